@@ -1,0 +1,1 @@
+"""smimages: a local, AWS-compatible SageMaker AI custom-images service."""

@@ -1,0 +1,4 @@
+"""python -m smimages: the command line."""
+from .cli import main
+
+main()

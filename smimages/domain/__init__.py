@@ -1,0 +1,1 @@
+"""Pure service logic: ARNs, lifecycles and paging, with no I/O."""

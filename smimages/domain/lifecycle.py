@@ -1,0 +1,49 @@
+"""Lifecycles as tables: which statuses an action may start from, the status it shows, and where it ends."""
+from typing import Mapping
+
+GONE = "GONE"  # a pending target meaning the resource disappears when the transition is due
+
+# action -> (status while in progress, status once due)
+IMAGE_TRANSITIONS = {
+    "create": ("CREATING", "CREATED"),
+    "update": ("UPDATING", "CREATED"),
+    "delete": ("DELETING", GONE),
+}
+VERSION_TRANSITIONS = {
+    "create": ("CREATING", "CREATED"),
+    "delete": ("DELETING", GONE),
+}
+# action -> statuses it may start from
+IMAGE_ALLOWED = {
+    "update": {"CREATED", "UPDATE_FAILED"},
+    "delete": {"CREATED", "CREATE_FAILED", "UPDATE_FAILED", "DELETE_FAILED"},
+    "create_version": {"CREATED"},
+}
+VERSION_ALLOWED = {
+    "update": {"CREATED", "CREATE_FAILED", "DELETE_FAILED"},
+    "delete": {"CREATED", "CREATE_FAILED", "DELETE_FAILED"},
+}
+IN_PROGRESS_VERB = {"CREATING": "created", "UPDATING": "updated", "DELETING": "deleted"}
+
+
+def begin(transitions: Mapping[str, tuple[str, str]], action: str, now: float, delay: float) -> dict:
+    """The lifecycle columns of a resource that starts `action` at `now`, finishing `delay` seconds later."""
+    interim, final = transitions[action]
+    return {
+        "status": interim, "failure_reason": None, "modified_at": now,
+        "pending_status": final, "pending_reason": None, "due_at": now + delay,
+    }
+
+
+def effective(row: Mapping | None, now: float) -> dict | None:
+    """The resource as the clock at `now` shows it: a due transition applied, or None once gone."""
+    if row is None:
+        return None
+    row = dict(row)
+    due = row["due_at"]
+    if due is not None and due <= now:
+        if row["pending_status"] == GONE:
+            return None
+        row.update(status=row["pending_status"], failure_reason=row["pending_reason"], modified_at=due,
+                   pending_status=None, pending_reason=None, due_at=None)
+    return row

@@ -1,0 +1,44 @@
+"""Opaque NextToken values: a keyset position bound to the query that produced it."""
+import base64
+import hashlib
+import json
+
+from ..errors import ValidationException
+
+
+def _fingerprint(query: dict) -> str:
+    return hashlib.sha256(json.dumps(query, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def encode(query: dict, position: list) -> str:
+    """A token that resumes `query` after `position`."""
+    raw = json.dumps({"q": _fingerprint(query), "p": position}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def decode(query: dict, token: str | None) -> list | None:
+    """The position a token resumes from, or None without one; a token from another query is invalid."""
+    if not token:
+        return None
+    try:
+        doc = json.loads(base64.urlsafe_b64decode(token.encode()))
+        if doc["q"] == _fingerprint(query) and isinstance(doc["p"], list):
+            return doc["p"]
+    except (ValueError, KeyError, TypeError):
+        pass
+    raise ValidationException("The NextToken provided is invalid.")
+
+
+def page(rows: list[tuple], limit: int, query: dict) -> tuple[list, str | None]:
+    """The first `limit` items of (item, position) rows fetched with one extra, and the token for the rest."""
+    items = [item for item, _ in rows[:limit]]
+    token = encode(query, rows[limit - 1][1]) if len(rows) > limit else None
+    return items, token
+
+
+def list_query(request: dict, filters: tuple[str, ...], default_sort: str) -> dict:
+    """The parts of a List request that define its result order and contents (what a token is bound to)."""
+    query = {name: request[name] for name in filters if name in request}
+    query["SortBy"] = request.get("SortBy", default_sort)
+    query["SortOrder"] = request.get("SortOrder", "DESCENDING")
+    return query

@@ -1,0 +1,41 @@
+"""One exception class per AWS error code, carrying the HTTP status AWS uses for it."""
+
+
+class ServiceError(Exception):
+    """An error answered to the client in AWS JSON 1.1 error shape."""
+
+    code = "InternalFailure"
+    status = 400
+
+    def __init__(self, message: str | None = None):
+        super().__init__(message or "")
+        self.message = message
+
+
+class ValidationException(ServiceError):
+    code = "ValidationException"
+
+
+class ResourceNotFound(ServiceError):
+    code = "ResourceNotFound"
+
+
+class ResourceInUse(ServiceError):
+    code = "ResourceInUse"
+
+
+class ResourceLimitExceeded(ServiceError):
+    code = "ResourceLimitExceeded"
+
+
+class SerializationException(ServiceError):
+    code = "SerializationException"
+
+
+class UnknownOperationException(ServiceError):
+    code = "UnknownOperationException"
+
+
+class InternalFailure(ServiceError):
+    code = "InternalFailure"
+    status = 500

@@ -1,0 +1,91 @@
+"""CreateImage, DescribeImage, UpdateImage, DeleteImage and ListImages."""
+from ..context import RequestContext
+from ..domain import paging
+from ..domain.arns import image_arn
+from ..domain.lifecycle import IMAGE_ALLOWED, IMAGE_TRANSITIONS, begin
+from ..errors import ResourceInUse, ValidationException
+from ..store import Conflict
+from . import operation
+from .resources import require_image, require_quota, require_state
+from .service import Service
+from .tags import tag_map
+
+_EDITABLE = {"Description": "description", "DisplayName": "display_name", "RoleArn": "role_arn"}
+_LIST_FILTERS = ("CreationTimeAfter", "CreationTimeBefore", "LastModifiedTimeAfter", "LastModifiedTimeBefore",
+                 "NameContains")
+
+
+def image_fields(ctx: RequestContext, row: dict) -> dict:
+    """An image as DescribeImage and ListImages show it (the output shape drops what a summary lacks)."""
+    return {
+        "CreationTime": row["created_at"], "Description": row["description"],
+        "DisplayName": row["display_name"], "FailureReason": row["failure_reason"],
+        "ImageArn": image_arn(ctx, row["name"]), "ImageName": row["name"], "ImageStatus": row["status"],
+        "LastModifiedTime": row["modified_at"], "RoleArn": row["role_arn"],
+    }
+
+
+@operation
+def create_image(service: Service, ctx: RequestContext, request: dict) -> dict:
+    name = request["ImageName"]
+    tags = tag_map(request.get("Tags", []))
+    with service.store.transaction(write=True) as tx:
+        tx.purge_gone_image(ctx.account, ctx.region, name.lower(), ctx.now)
+        require_quota(service.settings.max_images, tx.count_images(ctx.account, ctx.region, ctx.now),
+                      "Maximum number of images per account")
+        try:
+            image_id = tx.insert_image({
+                "account": ctx.account, "region": ctx.region, "name": name, "name_key": name.lower(),
+                "role_arn": request["RoleArn"], "description": request.get("Description"),
+                "display_name": request.get("DisplayName"), "next_version": 0, "created_at": ctx.now,
+                **begin(IMAGE_TRANSITIONS, "create", ctx.now, service.settings.transition_delay),
+            })
+        except Conflict:
+            raise ResourceInUse(
+                f"The Image with ImageName {name} already exists. Please use a different ImageName.") from None
+        tx.put_tags(image_id, tags)
+    return {"ImageArn": image_arn(ctx, name)}
+
+
+@operation
+def describe_image(service: Service, ctx: RequestContext, request: dict) -> dict:
+    with service.store.transaction() as tx:
+        return image_fields(ctx, require_image(tx, ctx, request["ImageName"]))
+
+
+@operation
+def update_image(service: Service, ctx: RequestContext, request: dict) -> dict:
+    removed = request.get("DeleteProperties", [])
+    both = [prop for prop in removed if prop in request]
+    if both:
+        raise ValidationException(f"{both[0]} cannot be both updated and deleted in the same request.")
+    with service.store.transaction(write=True) as tx:
+        image = require_image(tx, ctx, request["ImageName"], lock=True)
+        arn = image_arn(ctx, image["name"])
+        require_state(image, IMAGE_ALLOWED["update"], "Image", arn)
+        values = {column: request[prop] for prop, column in _EDITABLE.items() if prop in request}
+        values.update({_EDITABLE[prop]: None for prop in removed})
+        values.update(begin(IMAGE_TRANSITIONS, "update", ctx.now, service.settings.transition_delay))
+        tx.update_image(image["id"], values)
+    return {"ImageArn": arn}
+
+
+@operation
+def delete_image(service: Service, ctx: RequestContext, request: dict) -> dict:
+    with service.store.transaction(write=True) as tx:
+        image = require_image(tx, ctx, request["ImageName"], lock=True)
+        require_state(image, IMAGE_ALLOWED["delete"], "Image", image_arn(ctx, image["name"]))
+        tx.update_image(image["id"], begin(IMAGE_TRANSITIONS, "delete", ctx.now, service.settings.transition_delay))
+    return {}
+
+
+@operation
+def list_images(service: Service, ctx: RequestContext, request: dict) -> dict:
+    query = paging.list_query(request, _LIST_FILTERS, "CREATION_TIME")
+    after = paging.decode(query, request.get("NextToken"))
+    limit = request.get("MaxResults", 10)
+    with service.store.transaction() as tx:
+        rows = tx.list_images(ctx.account, ctx.region, ctx.now, query, query["SortBy"],
+                              query["SortOrder"] == "DESCENDING", after, limit)
+    images, token = paging.page(rows, limit, query)
+    return {"Images": [image_fields(ctx, row) for row in images], "NextToken": token}

@@ -1,0 +1,123 @@
+"""CreateImageVersion, DescribeImageVersion, UpdateImageVersion, DeleteImageVersion and ListImageVersions."""
+from ..context import RequestContext
+from ..domain import paging
+from ..domain.arns import image_arn, image_version_arn
+from ..domain.lifecycle import IMAGE_ALLOWED, VERSION_ALLOWED, VERSION_TRANSITIONS, begin
+from ..errors import ValidationException
+from ..store import Conflict
+from ..store.sql import Transaction
+from . import operation
+from .resources import find_version, require_image, require_quota, require_state
+from .service import Service
+
+_METADATA = {"VendorGuidance": "vendor_guidance", "JobType": "job_type", "MLFramework": "ml_framework",
+             "ProgrammingLang": "programming_lang", "Processor": "processor", "Horovod": "horovod",
+             "ReleaseNotes": "release_notes"}
+_LIST_FILTERS = ("ImageName", "CreationTimeAfter", "CreationTimeBefore", "LastModifiedTimeAfter",
+                 "LastModifiedTimeBefore")
+_NO_CONTAINER_YET = {"CREATING", "CREATE_FAILED"}
+
+
+def version_fields(ctx: RequestContext, image: dict, row: dict) -> dict:
+    """A version as DescribeImageVersion and ListImageVersions show it."""
+    fields = {
+        "BaseImage": row["base_image"], "CreationTime": row["created_at"],
+        "ContainerImage": None if row["status"] in _NO_CONTAINER_YET else row["container_image"],
+        "FailureReason": row["failure_reason"], "ImageArn": image_arn(ctx, image["name"]),
+        "ImageVersionArn": image_version_arn(ctx, image["name"], row["version"]),
+        "ImageVersionStatus": row["status"], "LastModifiedTime": row["modified_at"], "Version": row["version"],
+    }
+    fields.update({prop: row[column] for prop, column in _METADATA.items()})
+    return fields
+
+
+def set_aliases(tx: Transaction, image: dict, version_id: int, add: list[str], remove: list[str]) -> None:
+    """Moves aliases on one version; an alias another version holds is refused, never moved.
+
+    Callers purge the image's gone versions first, so their aliases are free again."""
+    if remove:
+        tx.remove_aliases(version_id, remove)
+    for alias in dict.fromkeys(add):
+        owner = tx.alias_owner(image["id"], alias)
+        if owner == version_id:
+            continue
+        if owner is not None:
+            raise ValidationException(
+                f"Alias {alias} is already associated with another ImageVersion of Image {image['name']}.")
+        tx.add_alias(image["id"], version_id, alias)
+
+
+@operation
+def create_image_version(service: Service, ctx: RequestContext, request: dict) -> dict:
+    try:
+        return _create_version(service, ctx, request)
+    except Conflict:
+        # another call with the same ClientToken won the race: answer with its version
+        return _create_version(service, ctx, request)
+
+
+def _create_version(service: Service, ctx: RequestContext, request: dict) -> dict:
+    name, token = request["ImageName"], request["ClientToken"]
+    with service.store.transaction(write=True) as tx:
+        image = require_image(tx, ctx, name, lock=True)
+        tx.purge_gone_versions(image["id"], ctx.now)
+        replay = tx.version(image["id"], ctx.now, token=token)
+        if replay:
+            return {"ImageVersionArn": image_version_arn(ctx, image["name"], replay["version"])}
+        if image["status"] not in IMAGE_ALLOWED["create_version"]:
+            raise ValidationException(f"Image {image['name']} is in an invalid state.")
+        require_quota(service.settings.max_versions_per_image, tx.count_versions(image["id"], ctx.now),
+                      "Maximum number of versions per image")
+        number = tx.allocate_version(image["id"])
+        version_id = tx.insert_version({
+            "image_id": image["id"], "version": number, "client_token": token,
+            "base_image": request["BaseImage"], "container_image": request["BaseImage"],
+            "created_at": ctx.now, **{column: request.get(prop) for prop, column in _METADATA.items()},
+            **begin(VERSION_TRANSITIONS, "create", ctx.now, service.settings.transition_delay),
+        })
+        set_aliases(tx, image, version_id, request.get("Aliases", []), [])
+    return {"ImageVersionArn": image_version_arn(ctx, image["name"], number)}
+
+
+@operation
+def describe_image_version(service: Service, ctx: RequestContext, request: dict) -> dict:
+    with service.store.transaction() as tx:
+        image, version = find_version(tx, ctx, request["ImageName"], request)
+        return version_fields(ctx, image, version)
+
+
+@operation
+def update_image_version(service: Service, ctx: RequestContext, request: dict) -> dict:
+    with service.store.transaction(write=True) as tx:
+        image, version = find_version(tx, ctx, request["ImageName"], request, lock=True, selector_required=True)
+        arn = image_version_arn(ctx, image["name"], version["version"])
+        require_state(version, VERSION_ALLOWED["update"], "ImageVersion", arn)
+        tx.purge_gone_versions(image["id"], ctx.now)
+        set_aliases(tx, image, version["id"], request.get("AliasesToAdd", []), request.get("AliasesToDelete", []))
+        values = {column: request[prop] for prop, column in _METADATA.items() if prop in request}
+        tx.update_version(version["id"], {**values, "modified_at": ctx.now})
+    return {"ImageVersionArn": arn}
+
+
+@operation
+def delete_image_version(service: Service, ctx: RequestContext, request: dict) -> dict:
+    with service.store.transaction(write=True) as tx:
+        image, version = find_version(tx, ctx, request["ImageName"], request, lock=True, selector_required=True)
+        arn = image_version_arn(ctx, image["name"], version["version"])
+        require_state(version, VERSION_ALLOWED["delete"], "ImageVersion", arn)
+        tx.update_version(version["id"],
+                          begin(VERSION_TRANSITIONS, "delete", ctx.now, service.settings.transition_delay))
+    return {}
+
+
+@operation
+def list_image_versions(service: Service, ctx: RequestContext, request: dict) -> dict:
+    query = paging.list_query(request, _LIST_FILTERS, "CREATION_TIME")
+    after = paging.decode(query, request.get("NextToken"))
+    limit = request.get("MaxResults", 10)
+    with service.store.transaction() as tx:
+        image = require_image(tx, ctx, request["ImageName"])
+        rows = tx.list_versions(image["id"], ctx.now, query, query["SortBy"],
+                                query["SortOrder"] == "DESCENDING", after, limit)
+    versions, token = paging.page(rows, limit, query)
+    return {"ImageVersions": [version_fields(ctx, image, row) for row in versions], "NextToken": token}

@@ -1,0 +1,5 @@
+"""Persistence: one store interface over SQLite and PostgreSQL, with versioned migrations."""
+from .engine import SchemaTooNew, Store
+from .sql import Conflict
+
+__all__ = ["Conflict", "SchemaTooNew", "Store"]

@@ -1,0 +1,1 @@
+"""Alembic migration history shared by the SQLite and PostgreSQL backends."""

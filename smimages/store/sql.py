@@ -1,0 +1,215 @@
+"""The catalog's queries, written once in SQLAlchemy Core for both backends; rows come back as the clock shows them."""
+from sqlalchemy import Connection, and_, case, delete, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..domain.lifecycle import GONE, effective
+from .schema import image_tags, image_versions, images, version_aliases
+
+
+class Conflict(Exception):
+    """A write broke a uniqueness rule (name, version number, client token, alias, tag key)."""
+
+
+def _gone(table, now: float):
+    return and_(table.c.pending_status == GONE, table.c.due_at <= now)
+
+
+def _visible(table, now: float):
+    return or_(table.c.due_at.is_(None), table.c.due_at > now, table.c.pending_status != GONE)
+
+
+def _modified(table, now: float):
+    """LastModifiedTime as the clock shows it: a due transition's time, else the stored one."""
+    return case((table.c.due_at <= now, table.c.due_at), else_=table.c.modified_at)
+
+
+def _page(query, sort_col, tiebreak, descending: bool, after: list | None, limit: int):
+    """Keyset paging: rows strictly after `after` = [sort value, tiebreak], in the requested order."""
+    if after is not None:
+        key, last = after
+        beyond = (sort_col < key, tiebreak < last) if descending else (sort_col > key, tiebreak > last)
+        query = query.where(or_(beyond[0], and_(sort_col == key, beyond[1])))
+    order = (sort_col.desc(), tiebreak.desc()) if descending else (sort_col.asc(), tiebreak.asc())
+    return query.order_by(*order).limit(limit + 1)
+
+
+def _time_filters(table, now: float, filters: dict) -> list:
+    """The inclusive time-window filters of a List request ("on or after", "on or before")."""
+    modified = _modified(table, now)
+    bounds = {
+        "CreationTimeAfter": lambda t: table.c.created_at >= t,
+        "CreationTimeBefore": lambda t: table.c.created_at <= t,
+        "LastModifiedTimeAfter": lambda t: modified >= t,
+        "LastModifiedTimeBefore": lambda t: modified <= t,
+    }
+    return [bound(filters[name]) for name, bound in bounds.items() if filters.get(name) is not None]
+
+
+class Transaction:
+    """One database transaction, with the catalog's reads and writes as methods."""
+
+    def __init__(self, conn: Connection, locking: bool):
+        self.conn = conn
+        self.locking = locking
+
+    def _write(self, statement):
+        try:
+            return self.conn.execute(statement)
+        except IntegrityError as exc:
+            raise Conflict(str(exc.orig)) from None
+
+    # images
+
+    def image(self, account: str, region: str, name: str, now: float, lock: bool = False) -> dict | None:
+        query = select(images).where(images.c.account == account, images.c.region == region,
+                                     images.c.name == name)
+        if lock and self.locking:
+            query = query.with_for_update()
+        return effective(self.conn.execute(query).mappings().first(), now)
+
+    def purge_gone_image(self, account: str, region: str, name_key: str, now: float) -> None:
+        self.conn.execute(delete(images).where(images.c.account == account, images.c.region == region,
+                                               images.c.name_key == name_key, _gone(images, now)))
+
+    def count_images(self, account: str, region: str, now: float) -> int:
+        return self.conn.execute(select(func.count()).select_from(images).where(
+            images.c.account == account, images.c.region == region, _visible(images, now))).scalar_one()
+
+    def insert_image(self, values: dict) -> int:
+        return self._write(insert(images).values(**values).returning(images.c.id)).scalar_one()
+
+    def update_image(self, image_id: int, values: dict) -> None:
+        self.conn.execute(update(images).where(images.c.id == image_id).values(**values))
+
+    def list_images(self, account: str, region: str, now: float, filters: dict, sort_by: str,
+                    descending: bool, after: list | None, limit: int) -> list[tuple]:
+        sort_col = {"CREATION_TIME": images.c.created_at, "LAST_MODIFIED_TIME": _modified(images, now),
+                    "IMAGE_NAME": images.c.name}[sort_by]
+        query = select(images, sort_col.label("sort_key")).where(
+            images.c.account == account, images.c.region == region, _visible(images, now),
+            *_time_filters(images, now, filters))
+        if filters.get("NameContains"):
+            query = query.where(images.c.name_key.contains(filters["NameContains"].lower(), autoescape=True))
+        rows = self.conn.execute(_page(query, sort_col, images.c.id, descending, after, limit)).mappings()
+        return [(effective(row, now), [row["sort_key"], row["id"]]) for row in rows]
+
+    # versions
+
+    def allocate_version(self, image_id: int) -> int:
+        """The next version number of an image; numbers are never handed out twice."""
+        statement = (update(images).where(images.c.id == image_id)
+                     .values(next_version=images.c.next_version + 1).returning(images.c.next_version))
+        return self.conn.execute(statement).scalar_one()
+
+    def purge_gone_versions(self, image_id: int, now: float) -> None:
+        self.conn.execute(delete(image_versions).where(image_versions.c.image_id == image_id,
+                                                       _gone(image_versions, now)))
+
+    def count_versions(self, image_id: int, now: float) -> int:
+        return self.conn.execute(select(func.count()).select_from(image_versions).where(
+            image_versions.c.image_id == image_id, _visible(image_versions, now))).scalar_one()
+
+    def insert_version(self, values: dict) -> int:
+        return self._write(insert(image_versions).values(**values).returning(image_versions.c.id)).scalar_one()
+
+    def update_version(self, version_id: int, values: dict) -> None:
+        self.conn.execute(update(image_versions).where(image_versions.c.id == version_id).values(**values))
+
+    def version(self, image_id: int, now: float, number: int | None = None, alias: str | None = None,
+                token: str | None = None) -> dict | None:
+        """One version by number, alias or client token; the highest-numbered visible one if none is given."""
+        query = select(image_versions).where(image_versions.c.image_id == image_id,
+                                             _visible(image_versions, now))
+        if number is not None:
+            query = query.where(image_versions.c.version == number)
+        elif alias is not None:
+            query = query.join(version_aliases, version_aliases.c.version_id == image_versions.c.id).where(
+                version_aliases.c.image_id == image_id, version_aliases.c.alias == alias)
+        elif token is not None:
+            query = query.where(image_versions.c.client_token == token)
+        else:
+            query = query.order_by(image_versions.c.version.desc()).limit(1)
+        return effective(self.conn.execute(query).mappings().first(), now)
+
+    def list_versions(self, image_id: int, now: float, filters: dict, sort_by: str, descending: bool,
+                      after: list | None, limit: int) -> list[tuple]:
+        sort_col = {"CREATION_TIME": image_versions.c.created_at,
+                    "LAST_MODIFIED_TIME": _modified(image_versions, now),
+                    "VERSION": image_versions.c.version}[sort_by]
+        query = select(image_versions, sort_col.label("sort_key")).where(
+            image_versions.c.image_id == image_id, _visible(image_versions, now),
+            *_time_filters(image_versions, now, filters))
+        rows = self.conn.execute(
+            _page(query, sort_col, image_versions.c.version, descending, after, limit)).mappings()
+        return [(effective(row, now), [row["sort_key"], row["version"]]) for row in rows]
+
+    # aliases
+
+    def aliases(self, image_id: int, now: float, version_id: int | None, alias: str | None,
+                after: str | None, limit: int) -> list[str]:
+        """Aliases of an image's visible versions (or of one version), in name order."""
+        query = (select(version_aliases.c.alias)
+                 .join(image_versions, image_versions.c.id == version_aliases.c.version_id)
+                 .where(version_aliases.c.image_id == image_id, _visible(image_versions, now)))
+        if version_id is not None:
+            query = query.where(version_aliases.c.version_id == version_id)
+        if alias is not None:
+            query = query.where(version_aliases.c.alias == alias)
+        if after is not None:
+            query = query.where(version_aliases.c.alias > after)
+        return list(self.conn.execute(query.order_by(version_aliases.c.alias).limit(limit + 1)).scalars())
+
+    def alias_owner(self, image_id: int, alias: str) -> int | None:
+        """The id of the version holding an alias (callers purge gone versions first)."""
+        return self.conn.execute(select(version_aliases.c.version_id).where(
+            version_aliases.c.image_id == image_id, version_aliases.c.alias == alias)).scalar_one_or_none()
+
+    def add_alias(self, image_id: int, version_id: int, alias: str) -> None:
+        self._write(insert(version_aliases).values(image_id=image_id, version_id=version_id, alias=alias))
+
+    def remove_aliases(self, version_id: int, aliases: list[str]) -> None:
+        self.conn.execute(delete(version_aliases).where(version_aliases.c.version_id == version_id,
+                                                        version_aliases.c.alias.in_(aliases)))
+
+    # tags
+
+    def tags(self, image_id: int, after: int | None = None, limit: int | None = None) -> list[dict]:
+        query = select(image_tags).where(image_tags.c.image_id == image_id).order_by(image_tags.c.id)
+        if after is not None:
+            query = query.where(image_tags.c.id > after)
+        if limit is not None:
+            query = query.limit(limit + 1)
+        return [dict(row) for row in self.conn.execute(query).mappings()]
+
+    def put_tags(self, image_id: int, tags: dict[str, str]) -> None:
+        """Adds tags, overwriting the values of keys the image already has."""
+        existing = {row["key"]: row for row in self.tags(image_id)}
+        for key, value in tags.items():
+            if key in existing:
+                if existing[key]["value"] != value:
+                    self.conn.execute(update(image_tags).where(image_tags.c.id == existing[key]["id"])
+                                      .values(value=value))
+            else:
+                self._write(insert(image_tags).values(image_id=image_id, key=key, value=value))
+
+    def delete_tags(self, image_id: int, keys: list[str]) -> None:
+        self.conn.execute(delete(image_tags).where(image_tags.c.image_id == image_id,
+                                                   image_tags.c.key.in_(keys)))
+
+    # lifecycle
+
+    def materialize(self, now: float) -> int:
+        """Writes down every transition that is due (a cache of what reads already compute); returns how many."""
+        done = 0
+        for table in (image_versions, images):
+            due = table.c.due_at <= now
+            done += self.conn.execute(delete(table).where(due, table.c.pending_status == GONE)).rowcount
+            done += self.conn.execute(update(table).where(due, table.c.pending_status != GONE).values(
+                status=table.c.pending_status, failure_reason=table.c.pending_reason,
+                modified_at=table.c.due_at, pending_status=None, pending_reason=None, due_at=None)).rowcount
+        return done
+
+    def next_due(self) -> float | None:
+        """The earliest time a stored transition falls due, if any is pending."""
+        dues = [self.conn.execute(select(func.min(table.c.due_at))).scalar() for table in (images, image_versions)]
+        return min((due for due in dues if due is not None), default=None)
