@@ -1,4 +1,5 @@
 """In-process mode: boto3 clients whose requests reach an App through a botocore hook instead of a socket."""
+import functools
 import threading
 
 import boto3
@@ -8,6 +9,12 @@ from botocore.config import Config
 from .app import App
 from .operations.service import Service, Settings
 from .store import Store
+
+
+@functools.cache
+def _boto3_session() -> boto3.session.Session:
+    """One session for every in-process client: it parses the SageMaker model once, not per client."""
+    return boto3.session.Session()
 
 
 class ManualClock:
@@ -59,7 +66,7 @@ class InProcess:
 
     def client(self, access_key: str = "AKIDEXAMPLE", region: str = "us-east-1", validate: bool = True, **config):
         """A real boto3 SageMaker client wired to this in-process service."""
-        client = boto3.session.Session().client(
+        client = _boto3_session().client(
             "sagemaker", region_name=region, endpoint_url="http://smimages.invalid",
             aws_access_key_id=access_key, aws_secret_access_key="secret",
             config=Config(parameter_validation=validate, **config))

@@ -47,3 +47,9 @@ def effective(row: Mapping | None, now: float) -> dict | None:
         row.update(status=row["pending_status"], failure_reason=row["pending_reason"], modified_at=due,
                    pending_status=None, pending_reason=None, due_at=None)
     return row
+
+
+def touched(row: Mapping, now: float) -> dict:
+    """The lifecycle columns of a settled resource whose attributes change at `now` without a status change."""
+    return {"status": row["status"], "failure_reason": row["failure_reason"], "modified_at": now,
+            "pending_status": None, "pending_reason": None, "due_at": None}

@@ -2,7 +2,7 @@
 from ..context import RequestContext
 from ..domain import paging
 from ..domain.arns import image_arn, image_version_arn
-from ..domain.lifecycle import IMAGE_ALLOWED, VERSION_ALLOWED, VERSION_TRANSITIONS, begin
+from ..domain.lifecycle import IMAGE_ALLOWED, VERSION_ALLOWED, VERSION_TRANSITIONS, begin, touched
 from ..errors import ValidationException
 from ..store import Conflict
 from ..store.sql import Transaction
@@ -95,7 +95,7 @@ def update_image_version(service: Service, ctx: RequestContext, request: dict) -
         tx.purge_gone_versions(image["id"], ctx.now)
         set_aliases(tx, image, version["id"], request.get("AliasesToAdd", []), request.get("AliasesToDelete", []))
         values = {column: request[prop] for prop, column in _METADATA.items() if prop in request}
-        tx.update_version(version["id"], {**values, "modified_at": ctx.now})
+        tx.update_version(version["id"], {**values, **touched(version, ctx.now)})
     return {"ImageVersionArn": arn}
 
 
