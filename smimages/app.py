@@ -12,7 +12,7 @@ from .operations import dispatch
 from .operations.service import Service
 from .protocol.validate import validate
 from .protocol.wire import CONTENT_TYPE, error_body, operation_name, parse_body, serialize
-from .spec import operation_model
+from .spec import SERVED_OPERATIONS, operation_model
 from .worker import TransitionWorker
 
 log = logging.getLogger("smimages.request")
@@ -31,6 +31,8 @@ class App:
 
     def __init__(self, service: Service):
         self.service = service
+        for name in SERVED_OPERATIONS:  # load the model now, not on the first request
+            operation_model(name)
         # SQLite has one writer: one thread keeps its transactions from ever contending inside a process
         workers = 1 if service.store.dialect == "sqlite" else service.store.engine.pool.size()
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="smimages")

@@ -46,6 +46,7 @@ def serve(host: str, port: int, db: str | None, transition_delay: float, log_lev
     from .operations.service import Service, Settings
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     store = _open_store(db)
     app = App(Service(store, Settings(transition_delay=transition_delay)))
     logging.getLogger("smimages").info("serving on http://%s:%d with %s", host, port,

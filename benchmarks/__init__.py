@@ -1,0 +1,1 @@
+"""The smimages benchmark harness: `./run bench` (or `python -m benchmarks`) writes docs/benchmarks/."""
