@@ -1,10 +1,10 @@
 """Checks a decoded request against its botocore input shape and words failures as AWS's Coral front end does."""
-import functools
+import math
 
-import regex
 from botocore.model import Shape, StructureShape
 
 from ..errors import SerializationException, ValidationException
+from .javaregex import compiled
 
 _INT_RANGE = {"integer": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
 _JSON_KINDS = {
@@ -93,8 +93,24 @@ def _scalar(shape: Shape, value, path: str):
     if bounds and not bounds[0] <= value <= bounds[1]:
         raise SerializationException(f"Number {value} at '{path}' is out of range for {shape.type_name}")
     if shape.type_name == "timestamp":
-        return float(value)
+        seconds = float(value) if isinstance(value, float) or abs(value) < 2**53 else math.inf
+        if not math.isfinite(seconds):
+            raise SerializationException(f"Timestamp at '{path}' is out of range")
+        return seconds
+    if isinstance(value, str):
+        _check_text(value, path)
     return value
+
+
+def _check_text(value: str, path: str) -> None:
+    """Refuses strings no store can hold: NUL characters and lone surrogates (from \\ud800-style escapes)."""
+    if "\x00" in value:
+        raise SerializationException(f"String at '{path}' contains a NUL character")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise SerializationException(f"String at '{path}' is not valid Unicode (unpaired surrogate)") from None
 
 
 def _expect(shape: Shape, value, path: str) -> None:
@@ -140,7 +156,7 @@ def _rules(shape: Shape, value) -> list[str]:
         if shape.enum and value not in shape.enum:
             broken.append(f"Member must satisfy enum value set: [{', '.join(shape.enum)}]")
         pattern = meta.get("pattern")
-        if pattern is not None and not _compiled(pattern).fullmatch(value):
+        if pattern is not None and not compiled(pattern).fullmatch(value):
             broken.append(f"Member must satisfy regular expression pattern: {_shown_pattern(pattern)}")
     return broken
 
@@ -148,12 +164,6 @@ def _rules(shape: Shape, value) -> list[str]:
 def _utf16_len(text: str) -> int:
     """String length as Java counts it (UTF-16 code units)."""
     return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
-
-
-@functools.cache
-def _compiled(pattern: str):
-    """A model pattern compiled with Java-compatible classes (\\p{L} and friends)."""
-    return regex.compile(pattern)
 
 
 def _shown_pattern(pattern: str) -> str:
