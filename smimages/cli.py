@@ -1,10 +1,14 @@
-"""The smimages command line: serve and migrate."""
+"""The smimages command line: serve, worker, migrate, export and import."""
 import logging
+import sys
+import time
+from pathlib import Path
 
 import click
 
+from .clock import ShiftedClock
 from .store import SchemaTooNew, Store
-from .store.engine import default_url
+from .store.engine import DEFAULT_POOL_SIZE, default_url
 
 DEFAULT_PORT = 4590
 
@@ -14,8 +18,14 @@ _db_option = click.option(
          "Default: a SQLite file in the per-user data directory.")
 
 
-def _open_store(db: str | None) -> Store:
-    store = Store(db or default_url())
+_pool_option = click.option(
+    "--pool-size", envvar="SMIMAGES_POOL_SIZE", default=DEFAULT_POOL_SIZE, type=click.IntRange(1),
+    show_default=True, show_envvar=True,
+    help="PostgreSQL connections this process keeps (serve also handles this many requests at once).")
+
+
+def _open_store(db: str | None, pool_size: int = DEFAULT_POOL_SIZE) -> Store:
+    store = Store(db or default_url(), pool_size=pool_size)
     try:
         store.migrate()
     except SchemaTooNew as exc:
@@ -38,21 +48,75 @@ def main():
               help="Seconds a resource stays CREATING/UPDATING/DELETING before its final status.")
 @click.option("--log-level", envvar="SMIMAGES_LOG_LEVEL", default="info", show_default=True, show_envvar=True,
               type=click.Choice(["debug", "info", "warning", "error"]))
-def serve(host: str, port: int, db: str | None, transition_delay: float, log_level: str):
+@click.option("--auth", "auth_mode", envvar="SMIMAGES_AUTH", type=click.Choice(["off", "sigv4"]), default=None,
+              show_envvar=True,
+              help="off: any credentials are accepted (loopback addresses only; the default there). sigv4: every "
+                   "request's signature is verified against --credentials-file (the default when one is given).")
+@click.option("--credentials-file", envvar="SMIMAGES_CREDENTIALS_FILE", default=None, show_envvar=True,
+              help="INI file of access keys for --auth sigv4 (format in docs/security.md); must be chmod 600.")
+@click.option("--insecure-allow-anonymous", envvar="SMIMAGES_INSECURE_ALLOW_ANONYMOUS", is_flag=True,
+              show_envvar=True, help="Allow --auth off on a non-loopback address (a warning is logged at every start).")
+@click.option("--request-timeout", envvar="SMIMAGES_REQUEST_TIMEOUT", default=20.0, show_default=True,
+              type=click.FloatRange(0, min_open=True), show_envvar=True,
+              help="Seconds a client has to send a request body; slower clients get 408 RequestTimeout.")
+@click.option("--max-connections", envvar="SMIMAGES_MAX_CONNECTIONS", default=1000, show_default=True,
+              type=click.IntRange(1), show_envvar=True,
+              help="Open connections beyond which new requests are answered 503.")
+@_pool_option
+@click.option("--worker/--no-worker", envvar="SMIMAGES_WORKER", default=True, show_default=True, show_envvar=True,
+              help="Run background jobs (lifecycle transitions) in this process; with --no-worker run "
+                   "`smimages worker` on the same database instead.")
+@click.option("--enable-admin", envvar="SMIMAGES_ENABLE_ADMIN", is_flag=True, show_envvar=True,
+              help="Serve the test-control API under /_smimages/ (move the clock, inject faults, dump/load/reset "
+                   "the catalog; docs/testing.md). Unauthenticated: for test servers only.")
+def serve(host: str, port: int, db: str | None, transition_delay: float, log_level: str, auth_mode: str | None,
+          credentials_file: str | None, insecure_allow_anonymous: bool, request_timeout: float,
+          max_connections: int, pool_size: int, worker: bool, enable_admin: bool):
     """Serve the SageMaker images API over HTTP."""
     import uvicorn
 
     from .app import App
+    from .auth import AuthConfigError, configure
     from .operations.service import Service, Settings
+    from .protocol.wire import MAX_HEADER_BYTES
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    store = _open_store(db)
-    app = App(Service(store, Settings(transition_delay=transition_delay)))
+    try:
+        auth = configure(auth_mode, credentials_file, host, insecure_allow_anonymous, admin=enable_admin)
+    except AuthConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    store = _open_store(db, pool_size)
+    clock = ShiftedClock() if enable_admin else time.time  # the admin API may move the clock ahead
+    app = App(Service(store, Settings(transition_delay=transition_delay), clock), auth=auth,
+              admin=enable_admin, body_timeout=request_timeout,
+              worker=worker)
     logging.getLogger("smimages").info("serving on http://%s:%d with %s", host, port,
                                        store.engine.url.render_as_string(hide_password=True))
+    if enable_admin:
+        logging.getLogger("smimages").warning("the unauthenticated admin API is enabled under /_smimages/")
+    # h11 (not httptools) so the request-head limit holds whatever else is installed
     uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, lifespan="on",
-                timeout_graceful_shutdown=10)
+                timeout_graceful_shutdown=10, http="h11", h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+                limit_concurrency=max_connections, timeout_keep_alive=5)
+    store.dispose()
+
+
+@main.command()
+@_db_option
+@_pool_option
+@click.option("--log-level", envvar="SMIMAGES_LOG_LEVEL", default="info", show_default=True, show_envvar=True,
+              type=click.Choice(["debug", "info", "warning", "error"]))
+def worker(db: str | None, pool_size: int, log_level: str):
+    """Run background jobs (lifecycle transitions) for servers started with --no-worker, until SIGINT/SIGTERM."""
+    from .operations.service import Service
+    from .worker import TransitionWorker
+
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    store = _open_store(db, pool_size)
+    logging.getLogger("smimages").info("worker running on %s", store.engine.url.render_as_string(hide_password=True))
+    TransitionWorker(Service(store)).run_until_signalled()
     store.dispose()
 
 
@@ -61,5 +125,48 @@ def serve(host: str, port: int, db: str | None, transition_delay: float, log_lev
 def migrate(db: str | None):
     """Apply database migrations and exit."""
     store = _open_store(db)
-    click.echo(f"database is at schema revision {store.migrate()}")
+    click.echo(f"database is at schema revision {store.revision()}")
     store.dispose()
+
+
+@main.command("export")
+@_db_option
+@click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default="-", show_default=True,
+              help="File to write the catalog document to (- for standard output).")
+def export_catalog(db: str | None, output: str):
+    """Write the whole catalog (every account and region) as one JSON document."""
+    from . import snapshot
+
+    store = _open_store(db)
+    text = snapshot.dumps(snapshot.export_state(store))
+    store.dispose()
+    if output == "-":
+        sys.stdout.write(text)
+    else:
+        with open(output, "w") as out:
+            out.write(text)
+
+
+@main.command("import")
+@_db_option
+@click.argument("source", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--replace", is_flag=True, help="Delete the catalog the database holds first (otherwise it must be "
+                                               "empty).")
+def import_catalog(db: str | None, source: str, replace: bool):
+    """Load a catalog document written by `smimages export` (or by hand; docs/testing.md)."""
+    import json
+
+    from . import snapshot
+
+    try:
+        document = json.loads(sys.stdin.read() if source == "-" else Path(source).read_text())
+    except (OSError, ValueError) as exc:
+        raise click.ClickException(f"cannot read {source}: {exc}") from None
+    store = _open_store(db)
+    try:
+        count = snapshot.import_state(store, document, time.time(), replace=replace)
+    except snapshot.SnapshotError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        store.dispose()
+    click.echo(f"imported {count} image{'s' if count != 1 else ''}")

@@ -39,3 +39,33 @@ class UnknownOperationException(ServiceError):
 class InternalFailure(ServiceError):
     code = "InternalFailure"
     status = 500
+
+
+class MissingAuthenticationTokenException(ServiceError):
+    code = "MissingAuthenticationTokenException"
+
+
+class IncompleteSignatureException(ServiceError):
+    code = "IncompleteSignatureException"
+
+
+class InvalidSignatureException(ServiceError):
+    code = "InvalidSignatureException"
+
+
+class UnrecognizedClientException(ServiceError):
+    code = "UnrecognizedClientException"
+
+
+class RequestEntityTooLargeException(ServiceError):
+    code = "RequestEntityTooLargeException"
+    status = 413
+
+
+class RequestTimeout(ServiceError):
+    code = "RequestTimeout"
+    status = 408
+
+
+class RequestHeaderSectionTooLarge(ServiceError):
+    code = "RequestHeaderSectionTooLarge"

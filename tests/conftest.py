@@ -5,6 +5,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 
 import pytest
 
@@ -15,10 +16,121 @@ ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
 BASE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/my-repo:latest"
 
 
+POSTGRES = os.environ.get("SMIMAGES_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+_REQUIRE_POSTGRES = os.environ.get("SMIMAGES_REQUIRE_POSTGRES") == "1"  # CI: unreachable is a failure, not a skip
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request):
+    """The database each in-process test runs against: in-memory SQLite, then a fresh PostgreSQL schema."""
+    return "sqlite://" if request.param == "sqlite" else request.getfixturevalue("pg_url")
+
+
+class PostgresRun:
+    """Schemas of this test run's own in the test PostgreSQL database, dropped at the end.
+
+    Creating tables costs ~80 ms on PostgreSQL, so in-process tests share one migrated schema that is emptied
+    (rows deleted, id sequences restarted) before each test, which leaves it as a fresh migration does; tests
+    that need a schema to themselves (migrations, server processes) ask for a new, empty one."""
+
+    def __init__(self, url: str):
+        import psycopg
+        from sqlalchemy.engine import make_url
+
+        from smimages.store import Store
+        from smimages.store.schema import metadata
+
+        self.url = make_url(url)
+        self.conn = psycopg.connect(self.url.set(drivername="postgresql").render_as_string(hide_password=False),
+                                    autocommit=True, connect_timeout=3)
+        # a test that leaks a transaction fails the next one, instead of hanging it
+        self.conn.execute("SET lock_timeout = '10s'; SET synchronous_commit = off")
+        self._drop_abandoned()
+        self.schemas: list[str] = []
+        self.shared = self.schema()
+        store = Store(self.shared)
+        store.migrate()
+        store.dispose()
+        shared = self.schemas[0]
+        serials = [table.name for table in metadata.sorted_tables if "id" in table.c and table.c.id.autoincrement]
+        self._reset = ";".join(
+            [f'DELETE FROM "{shared}".{table.name}' for table in reversed(metadata.sorted_tables)] +
+            [f"SELECT setval(pg_get_serial_sequence('\"{shared}\".{name}', 'id'), 1, false)" for name in serials])
+
+    def _drop_abandoned(self) -> None:
+        """Drops the schemas of runs that started over a day ago and were killed before cleaning up."""
+        cutoff = int(time.time()) - 86_400
+        rows = self.conn.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'smimages\\_test\\_%'")
+        for (name,) in rows.fetchall():
+            started = name.split("_")[2]
+            if started.isdigit() and int(started) < cutoff:
+                self.conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+
+    def schema(self) -> str:
+        """The URL of a new, empty schema of the caller's own."""
+        name = f"smimages_test_{int(time.time())}_{uuid.uuid4().hex[:8]}"
+        self.conn.execute(f'CREATE SCHEMA "{name}"')
+        self.schemas.append(name)
+        # commits skip the WAL flush wait, as SQLite :memory: does: the suite checks behavior, not durability
+        options = f"-csearch_path={name} -csynchronous_commit=off"
+        return self.url.update_query_dict({"options": options}).render_as_string(hide_password=False)
+
+    def fresh(self) -> str:
+        """The URL of the shared migrated schema, emptied as a new one is."""
+        self.conn.execute(self._reset.encode())
+        return self.shared
+
+    def close(self) -> None:
+        names = ", ".join(f'"{name}"' for name in self.schemas)
+        self.conn.execute(f"DROP SCHEMA {names} CASCADE")
+        self.conn.close()
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """This run's PostgreSQL schemas; tests needing them skip when the server is unreachable (fail in CI)."""
+    import psycopg
+
+    try:
+        run = PostgresRun(POSTGRES)
+    except psycopg.OperationalError as exc:
+        message = f"PostgreSQL at {POSTGRES} is unreachable: {exc}".strip()
+        if _REQUIRE_POSTGRES:
+            pytest.fail(f"{message} (SMIMAGES_REQUIRE_POSTGRES=1)", pytrace=False)
+        pytest.skip(message)
+    yield run
+    run.close()
+
+
 @pytest.fixture
-def db_url():
-    """The database each in-process test runs against."""
-    return "sqlite://"
+def pg_url(postgres):
+    """A migrated PostgreSQL schema holding nothing, as a database URL (see PostgresRun)."""
+    return postgres.fresh()
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "postgres: runs against the test PostgreSQL (SMIMAGES_TEST_POSTGRES)")
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "postgres" in item.fixturenames:
+            item.add_marker(pytest.mark.postgres)
+
+
+_postgres_passed = []
+
+
+def pytest_runtest_logreport(report):
+    if report.when == "call" and report.passed and "postgres" in report.keywords:
+        _postgres_passed.append(report.nodeid)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """With SMIMAGES_REQUIRE_POSTGRES=1 a run in which no PostgreSQL test passed fails, whatever skipped them."""
+    if _REQUIRE_POSTGRES and not _postgres_passed and exitstatus == 0 and session.testscollected:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        print("\nSMIMAGES_REQUIRE_POSTGRES=1 but no PostgreSQL test ran", file=sys.stderr)
 
 
 @pytest.fixture

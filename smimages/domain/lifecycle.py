@@ -24,14 +24,19 @@ VERSION_ALLOWED = {
     "delete": {"CREATED", "CREATE_FAILED", "DELETE_FAILED"},
 }
 IN_PROGRESS_VERB = {"CREATING": "created", "UPDATING": "updated", "DELETING": "deleted"}
+# action -> the status it ends in when it fails (FailureReason is shown only in these)
+FAILED = {"create": "CREATE_FAILED", "update": "UPDATE_FAILED", "delete": "DELETE_FAILED"}
 
 
-def begin(transitions: Mapping[str, tuple[str, str]], action: str, now: float, delay: float) -> dict:
-    """The lifecycle columns of a resource that starts `action` at `now`, finishing `delay` seconds later."""
+def begin(transitions: Mapping[str, tuple[str, str]], action: str, now: float, delay: float,
+          failure: str | None = None) -> dict:
+    """The lifecycle columns of a resource that starts `action` at `now`, finishing `delay` seconds later:
+    successfully, or (given a `failure` reason) in the action's *_FAILED status with that FailureReason."""
     interim, final = transitions[action]
     return {
         "status": interim, "failure_reason": None, "modified_at": now,
-        "pending_status": final, "pending_reason": None, "due_at": now + delay,
+        "pending_status": final if failure is None else FAILED[action], "pending_reason": failure,
+        "due_at": now + delay,
     }
 
 

@@ -2,7 +2,7 @@
 from ..context import RequestContext
 from ..domain import paging
 from ..domain.arns import image_arn
-from ..domain.lifecycle import IMAGE_ALLOWED, IMAGE_TRANSITIONS, begin
+from ..domain.lifecycle import IMAGE_ALLOWED
 from ..errors import ResourceInUse, ValidationException
 from ..store import Conflict
 from . import operation
@@ -30,20 +30,22 @@ def create_image(service: Service, ctx: RequestContext, request: dict) -> dict:
     name = request["ImageName"]
     tags = tag_map(request.get("Tags", []))
     with service.store.transaction(write=True) as tx:
+        if service.settings.max_images:  # concurrent CreateImage calls of one account take turns to count
+            tx.lock_scope(ctx.account, ctx.region)
         tx.purge_gone_image(ctx.account, ctx.region, name.lower(), ctx.now)
-        require_quota(service.settings.max_images, tx.count_images(ctx.account, ctx.region, ctx.now),
+        require_quota(service.settings.max_images, lambda: tx.count_images(ctx.account, ctx.region, ctx.now),
                       "Maximum number of images per account")
         try:
             image_id = tx.insert_image({
                 "account": ctx.account, "region": ctx.region, "name": name, "name_key": name.lower(),
                 "role_arn": request["RoleArn"], "description": request.get("Description"),
                 "display_name": request.get("DisplayName"), "next_version": 0, "created_at": ctx.now,
-                **begin(IMAGE_TRANSITIONS, "create", ctx.now, service.settings.transition_delay),
+                **service.begin("CreateImage", ctx, name),
             })
         except Conflict:
             raise ResourceInUse(
                 f"The Image with ImageName {name} already exists. Please use a different ImageName.") from None
-        tx.put_tags(image_id, tags)
+        tx.put_tags(image_id, tags, [])
     return {"ImageArn": image_arn(ctx, name)}
 
 
@@ -65,7 +67,7 @@ def update_image(service: Service, ctx: RequestContext, request: dict) -> dict:
         require_state(image, IMAGE_ALLOWED["update"], "Image", arn)
         values = {column: request[prop] for prop, column in _EDITABLE.items() if prop in request}
         values.update({_EDITABLE[prop]: None for prop in removed})
-        values.update(begin(IMAGE_TRANSITIONS, "update", ctx.now, service.settings.transition_delay))
+        values.update(service.begin("UpdateImage", ctx, image["name"]))
         tx.update_image(image["id"], values)
     return {"ImageArn": arn}
 
@@ -75,7 +77,7 @@ def delete_image(service: Service, ctx: RequestContext, request: dict) -> dict:
     with service.store.transaction(write=True) as tx:
         image = require_image(tx, ctx, request["ImageName"], lock=True)
         require_state(image, IMAGE_ALLOWED["delete"], "Image", image_arn(ctx, image["name"]))
-        tx.update_image(image["id"], begin(IMAGE_TRANSITIONS, "delete", ctx.now, service.settings.transition_delay))
+        tx.update_image(image["id"], service.begin("DeleteImage", ctx, image["name"]))
     return {}
 
 

@@ -1,4 +1,6 @@
 """Looks up images and versions for the operations, raising AWS's not-found and wrong-state errors."""
+from typing import Callable
+
 from ..context import RequestContext
 from ..domain.arns import image_arn, image_version_arn
 from ..domain.lifecycle import IN_PROGRESS_VERB
@@ -43,9 +45,13 @@ def require_state(row: dict, allowed: set[str], kind: str, label: str) -> None:
     raise ValidationException(f"{kind} {label} is in an invalid state.")
 
 
-def require_quota(limit: int, used: int, what: str) -> None:
-    """Raises ResourceLimitExceeded, worded as SageMaker words its account limits, when a quota is full."""
-    if limit and used >= limit:
+def require_quota(limit: int, count: Callable[[], int], what: str) -> None:
+    """Raises ResourceLimitExceeded, worded as SageMaker words its account limits, when a quota is full;
+    `count` (a query) runs only when a quota is set."""
+    if not limit:
+        return
+    used = count()
+    if used >= limit:
         raise ResourceLimitExceeded(
             f"The account-level service limit '{what}' is {limit} Resources, with current utilization of "
             f"{used} Resources and a request delta of 1 Resources. Please use AWS Service Quotas to request "

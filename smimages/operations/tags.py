@@ -20,10 +20,10 @@ def tag_map(tags: list[dict]) -> dict[str, str]:
     return mapped
 
 
-def _tagged_image(tx: Transaction, ctx: RequestContext, arn: str) -> dict:
+def _tagged_image(tx: Transaction, ctx: RequestContext, arn: str, lock: bool = False) -> dict:
     """The image an ARN designates; any other ARN is a resource that does not exist, as AWS answers it."""
     name = image_name_in(ctx, arn)
-    image = name and tx.image(ctx.account, ctx.region, name, ctx.now)
+    image = name and tx.image(ctx.account, ctx.region, name, ctx.now, lock=lock)
     if not image:
         raise ValidationException("Resource does not exist")
     return image
@@ -33,13 +33,14 @@ def _tagged_image(tx: Transaction, ctx: RequestContext, arn: str) -> dict:
 def add_tags(service: Service, ctx: RequestContext, request: dict) -> dict:
     tags = tag_map(request["Tags"])
     with service.store.transaction(write=True) as tx:
-        image = _tagged_image(tx, ctx, request["ResourceArn"])
-        keys = {row["key"] for row in tx.tags(image["id"])} | tags.keys()
+        image = _tagged_image(tx, ctx, request["ResourceArn"], lock=True)  # concurrent AddTags take turns
+        existing = tx.tags(image["id"])
+        keys = {row["key"] for row in existing} | tags.keys()
         if len(keys) > MAX_TAGS_PER_RESOURCE:
             raise ValidationException(
                 f"The resource would have {len(keys)} tags; a resource can have at most "
                 f"{MAX_TAGS_PER_RESOURCE} tags.")
-        tx.put_tags(image["id"], tags)
+        tx.put_tags(image["id"], tags, existing)
     return {"Tags": request["Tags"]}
 
 
@@ -58,6 +59,6 @@ def list_tags(service: Service, ctx: RequestContext, request: dict) -> dict:
 @operation
 def delete_tags(service: Service, ctx: RequestContext, request: dict) -> dict:
     with service.store.transaction(write=True) as tx:
-        image = _tagged_image(tx, ctx, request["ResourceArn"])
+        image = _tagged_image(tx, ctx, request["ResourceArn"], lock=True)
         tx.delete_tags(image["id"], request["TagKeys"])
     return {}

@@ -2,9 +2,8 @@
 from ..context import RequestContext
 from ..domain import paging
 from ..domain.arns import image_arn, image_version_arn
-from ..domain.lifecycle import IMAGE_ALLOWED, VERSION_ALLOWED, VERSION_TRANSITIONS, begin, touched
+from ..domain.lifecycle import IMAGE_ALLOWED, VERSION_ALLOWED, touched
 from ..errors import ValidationException
-from ..store import Conflict
 from ..store.sql import Transaction
 from . import operation
 from .resources import find_version, require_image, require_quota, require_state
@@ -34,29 +33,25 @@ def version_fields(ctx: RequestContext, image: dict, row: dict) -> dict:
 def set_aliases(tx: Transaction, image: dict, version_id: int, add: list[str], remove: list[str]) -> None:
     """Moves aliases on one version; an alias another version holds is refused, never moved.
 
-    Callers purge the image's gone versions first, so their aliases are free again."""
+    Callers lock the image and purge its gone versions first, so their aliases are free again."""
     if remove:
         tx.remove_aliases(version_id, remove)
-    for alias in dict.fromkeys(add):
-        owner = tx.alias_owner(image["id"], alias)
-        if owner == version_id:
-            continue
-        if owner is not None:
+    add = list(dict.fromkeys(add))
+    owners = tx.alias_owners(image["id"], add) if add else {}
+    for alias in add:
+        if owners.get(alias, version_id) != version_id:
             raise ValidationException(
                 f"Alias {alias} is already associated with another ImageVersion of Image {image['name']}.")
-        tx.add_alias(image["id"], version_id, alias)
+    new = [alias for alias in add if alias not in owners]
+    if new:
+        tx.add_aliases(image["id"], version_id, new)
 
 
 @operation
 def create_image_version(service: Service, ctx: RequestContext, request: dict) -> dict:
-    try:
-        return _create_version(service, ctx, request)
-    except Conflict:
-        # another call with the same ClientToken won the race: answer with its version
-        return _create_version(service, ctx, request)
-
-
-def _create_version(service: Service, ctx: RequestContext, request: dict) -> dict:
+    # The image row lock orders concurrent calls on one image (on every backend): version numbers are handed
+    # out without gaps, and a ClientToken replay sees the first call's version. Were a same-token call to race
+    # past it anyway, the unique token constraint fails it and dispatch reruns it, which answers the replay.
     name, token = request["ImageName"], request["ClientToken"]
     with service.store.transaction(write=True) as tx:
         image = require_image(tx, ctx, name, lock=True)
@@ -66,14 +61,14 @@ def _create_version(service: Service, ctx: RequestContext, request: dict) -> dic
             return {"ImageVersionArn": image_version_arn(ctx, image["name"], replay["version"])}
         if image["status"] not in IMAGE_ALLOWED["create_version"]:
             raise ValidationException(f"Image {image['name']} is in an invalid state.")
-        require_quota(service.settings.max_versions_per_image, tx.count_versions(image["id"], ctx.now),
+        require_quota(service.settings.max_versions_per_image, lambda: tx.count_versions(image["id"], ctx.now),
                       "Maximum number of versions per image")
         number = tx.allocate_version(image["id"])
         version_id = tx.insert_version({
             "image_id": image["id"], "version": number, "client_token": token,
             "base_image": request["BaseImage"], "container_image": request["BaseImage"],
             "created_at": ctx.now, **{column: request.get(prop) for prop, column in _METADATA.items()},
-            **begin(VERSION_TRANSITIONS, "create", ctx.now, service.settings.transition_delay),
+            **service.begin("CreateImageVersion", ctx, image["name"], number, request["BaseImage"]),
         })
         set_aliases(tx, image, version_id, request.get("Aliases", []), [])
     return {"ImageVersionArn": image_version_arn(ctx, image["name"], number)}
@@ -105,8 +100,8 @@ def delete_image_version(service: Service, ctx: RequestContext, request: dict) -
         image, version = find_version(tx, ctx, request["ImageName"], request, lock=True, selector_required=True)
         arn = image_version_arn(ctx, image["name"], version["version"])
         require_state(version, VERSION_ALLOWED["delete"], "ImageVersion", arn)
-        tx.update_version(version["id"],
-                          begin(VERSION_TRANSITIONS, "delete", ctx.now, service.settings.transition_delay))
+        tx.update_version(version["id"], service.begin("DeleteImageVersion", ctx, image["name"], version["version"],
+                                                       version["base_image"]))
     return {}
 
 

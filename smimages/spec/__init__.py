@@ -11,10 +11,22 @@ SERVED_OPERATIONS = (
 )
 
 
+# Limits the model leaves open, added here so the validator enforces them with AWS's wording; each is a choice
+# recorded in docs/compatibility.md. shape name -> metadata to add.
+MODEL_PATCHES = {
+    # The model has no list-size limit on aliases; a 1 MiB request could otherwise carry 200,000 of them
+    # (docs/security.md, "Hostile input").
+    "SageMakerImageVersionAliases": {"max": 100},
+}
+
+
 @functools.cache
 def service_model() -> ServiceModel:
-    """The SageMaker model shipped with the installed botocore."""
-    return botocore.session.get_session().get_service_model("sagemaker")
+    """The SageMaker model shipped with the installed botocore, with MODEL_PATCHES applied."""
+    data = botocore.session.get_session().get_service_data("sagemaker")  # a fresh session: its own copy
+    for shape, metadata in MODEL_PATCHES.items():
+        data["shapes"][shape].update(metadata)
+    return ServiceModel(data, service_name="sagemaker")
 
 
 @functools.cache

@@ -1,5 +1,5 @@
 """Persistence: one store interface over SQLite and PostgreSQL, with versioned migrations."""
 from .engine import SchemaTooNew, Store
-from .sql import Conflict
+from .sql import Conflict, Aborted
 
-__all__ = ["Conflict", "SchemaTooNew", "Store"]
+__all__ = ["Conflict", "Aborted", "SchemaTooNew", "Store"]

@@ -8,15 +8,18 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from alembic.script.revision import ResolutionError
 from platformdirs import user_data_dir
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.pool import StaticPool
 
-from .sql import Transaction
+from .sql import Conflict, Aborted, Transaction
 
 _MIGRATION_LOCK = 7_362_011  # PostgreSQL advisory lock key held while migrating
+DEFAULT_POOL_SIZE = 8
+# deadlock_detected, serialization_failure, lock_not_available: PostgreSQL aborted the whole transaction
+_RETRYABLE_SQLSTATES = {"40P01", "40001", "55P03"}
 
 
 class SchemaTooNew(Exception):
@@ -35,7 +38,10 @@ def _engine(url: str, pool_size: int) -> Engine:
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
-    return create_engine(parsed, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    # Named in pg_stat_activity unless the URL names it. No pool_pre_ping (a round trip per transaction): a
+    # connection found dead makes its transaction fail as Aborted, which is run again on a fresh one.
+    connect_args = {} if "application_name" in parsed.query else {"application_name": "smimages"}
+    return create_engine(parsed, pool_size=pool_size, max_overflow=pool_size, connect_args=connect_args)
 
 
 def _sqlite_pragmas(engine: Engine, memory: bool) -> None:
@@ -56,19 +62,42 @@ def _sqlite_pragmas(engine: Engine, memory: bool) -> None:
 class Store:
     """The catalog database: migrations plus short transactions."""
 
-    def __init__(self, url: str, pool_size: int = 8):
+    def __init__(self, url: str, pool_size: int = DEFAULT_POOL_SIZE):
         self.url = url
         self.engine = _engine(url, pool_size)
         self.dialect = self.engine.dialect.name
         self.locking = self.dialect == "postgresql"
+        # Under READ COMMITTED every statement sees its own snapshot anyway, so a read-only transaction
+        # buys nothing on PostgreSQL: reads run in autocommit, saving the BEGIN and COMMIT round trips.
+        self._reader = (self.engine.execution_options(isolation_level="AUTOCOMMIT") if self.locking
+                        else self.engine)
 
     @contextlib.contextmanager
-    def transaction(self, write: bool = False) -> Iterator[Transaction]:
-        """A transaction that commits on success and rolls back on any exception."""
-        with self.engine.connect() as conn:
-            conn = conn.execution_options(write=write)
-            with conn.begin():
-                yield Transaction(conn, self.locking)
+    def transaction(self, write: bool = False, snapshot: bool = False) -> Iterator[Transaction]:
+        """A transaction that commits on success and rolls back on any exception.
+
+        Writes lock what they change (BEGIN IMMEDIATE on SQLite, row locks on PostgreSQL). With `snapshot`,
+        every statement sees the database as of the first one (REPEATABLE READ on PostgreSQL; a SQLite
+        transaction always does), e.g. for a consistent export of a catalog others keep writing to.
+        A uniqueness violation surfaces as Conflict; a transaction the database aborted (a deadlock) or whose
+        connection broke before it committed as Aborted: nothing was written, so the caller may run it again.
+        (A connection lost during COMMIT leaves the outcome unknown, and stays an error.)"""
+        committing = False
+        try:
+            with (self.engine if write or snapshot else self._reader).connect() as conn:
+                conn = conn.execution_options(write=write)
+                if snapshot and self.locking:
+                    conn = conn.execution_options(isolation_level="REPEATABLE READ")
+                with conn.begin():
+                    yield Transaction(conn, self.locking)
+                    committing = True
+        except IntegrityError as exc:
+            raise Conflict(str(exc.orig)) from None
+        except DBAPIError as exc:
+            if getattr(exc.orig, "sqlstate", None) in _RETRYABLE_SQLSTATES or (
+                    exc.connection_invalidated and not committing):
+                raise Aborted(str(exc.orig)) from None
+            raise
 
     def _alembic(self, conn) -> Config:
         config = Config()
@@ -76,9 +105,18 @@ class Store:
         config.attributes["connection"] = conn
         return config
 
-    def migrate(self) -> str | None:
-        """Brings the schema to the newest revision this smimages knows; refuses a newer database."""
+    def revision(self) -> str | None:
+        """The schema revision the database is at (None when it was never migrated)."""
         with self.engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+
+    def migrate(self) -> str | None:
+        """Brings the schema to the newest revision this smimages knows; refuses a newer database.
+
+        Safe to run from several processes at once: they take turns (an advisory lock on PostgreSQL,
+        BEGIN IMMEDIATE on SQLite), and DDL is transactional on both, so a failed upgrade leaves nothing."""
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(write=True)
             config = self._alembic(conn)
             with conn.begin():
                 if self.dialect == "postgresql":
@@ -88,7 +126,8 @@ class Store:
                 if current is not None and not _known(script, current):
                     raise SchemaTooNew(
                         f"The database schema is at revision {current}, which this smimages does not know; "
-                        "it was migrated by a newer release. Upgrade smimages.")
+                        f"it was migrated by a newer release (this one knows up to {script.get_current_head()}). "
+                        "Upgrade smimages, or point --db at another database.")
                 command.upgrade(config, "head")
             return script.get_current_head()
 
@@ -97,10 +136,7 @@ class Store:
 
 
 def _known(script: ScriptDirectory, revision: str) -> bool:
-    try:
-        return script.get_revision(revision) is not None
-    except ResolutionError:
-        return False
+    return any(known.revision == revision for known in script.walk_revisions())
 
 
 def default_url() -> str:

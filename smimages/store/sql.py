@@ -1,5 +1,5 @@
 """The catalog's queries, written once in SQLAlchemy Core for both backends; rows come back as the clock shows them."""
-from sqlalchemy import Connection, and_, case, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, case, delete, func, insert, or_, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 
 from ..domain.lifecycle import GONE, effective
@@ -8,6 +8,11 @@ from .schema import image_tags, image_versions, images, version_aliases
 
 class Conflict(Exception):
     """A write broke a uniqueness rule (name, version number, client token, alias, tag key)."""
+
+
+class Aborted(Exception):
+    """The database gave up on a transaction before committing it (a deadlock, a connection lost mid-way):
+    nothing was written, so running it again is safe."""
 
 
 def _gone(table, now: float):
@@ -66,6 +71,11 @@ class Transaction:
         if lock and self.locking:
             query = query.with_for_update()
         return effective(self.conn.execute(query).mappings().first(), now)
+
+    def lock_scope(self, account: str, region: str) -> None:
+        """Makes concurrent writers of one (account, region) take turns until commit (SQLite writers always do)."""
+        if self.locking:
+            self.conn.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"{account}/{region}"))))
 
     def purge_gone_image(self, account: str, region: str, name_key: str, now: float) -> None:
         self.conn.execute(delete(images).where(images.c.account == account, images.c.region == region,
@@ -159,13 +169,15 @@ class Transaction:
             query = query.where(version_aliases.c.alias > after)
         return list(self.conn.execute(query.order_by(version_aliases.c.alias).limit(limit + 1)).scalars())
 
-    def alias_owner(self, image_id: int, alias: str) -> int | None:
-        """The id of the version holding an alias (callers purge gone versions first)."""
-        return self.conn.execute(select(version_aliases.c.version_id).where(
-            version_aliases.c.image_id == image_id, version_aliases.c.alias == alias)).scalar_one_or_none()
+    def alias_owners(self, image_id: int, aliases: list[str]) -> dict[str, int]:
+        """alias -> id of the version holding it, for those of `aliases` taken (callers purge gone versions first)."""
+        rows = self.conn.execute(select(version_aliases.c.alias, version_aliases.c.version_id).where(
+            version_aliases.c.image_id == image_id, version_aliases.c.alias.in_(aliases)))
+        return {alias: version_id for alias, version_id in rows}
 
-    def add_alias(self, image_id: int, version_id: int, alias: str) -> None:
-        self._write(insert(version_aliases).values(image_id=image_id, version_id=version_id, alias=alias))
+    def add_aliases(self, image_id: int, version_id: int, aliases: list[str]) -> None:
+        self._write(insert(version_aliases).values(
+            [{"image_id": image_id, "version_id": version_id, "alias": alias} for alias in aliases]))
 
     def remove_aliases(self, version_id: int, aliases: list[str]) -> None:
         self.conn.execute(delete(version_aliases).where(version_aliases.c.version_id == version_id,
@@ -181,16 +193,15 @@ class Transaction:
             query = query.limit(limit + 1)
         return [dict(row) for row in self.conn.execute(query).mappings()]
 
-    def put_tags(self, image_id: int, tags: dict[str, str]) -> None:
-        """Adds tags, overwriting the values of keys the image already has."""
-        existing = {row["key"]: row for row in self.tags(image_id)}
+    def put_tags(self, image_id: int, tags: dict[str, str], existing: list[dict]) -> None:
+        """Adds tags to an image that has `existing` (its tags() rows), overwriting the values of known keys."""
+        rows = {row["key"]: row for row in existing}
         for key, value in tags.items():
-            if key in existing:
-                if existing[key]["value"] != value:
-                    self.conn.execute(update(image_tags).where(image_tags.c.id == existing[key]["id"])
-                                      .values(value=value))
-            else:
-                self._write(insert(image_tags).values(image_id=image_id, key=key, value=value))
+            if key in rows and rows[key]["value"] != value:
+                self.conn.execute(update(image_tags).where(image_tags.c.id == rows[key]["id"]).values(value=value))
+        new = [{"image_id": image_id, "key": key, "value": value} for key, value in tags.items() if key not in rows]
+        if new:
+            self._write(insert(image_tags).values(new))
 
     def delete_tags(self, image_id: int, keys: list[str]) -> None:
         self.conn.execute(delete(image_tags).where(image_tags.c.image_id == image_id,
@@ -198,18 +209,30 @@ class Transaction:
 
     # lifecycle
 
-    def materialize(self, now: float) -> int:
-        """Writes down every transition that is due (a cache of what reads already compute); returns how many."""
-        done = 0
-        for table in (image_versions, images):
-            due = table.c.due_at <= now
-            done += self.conn.execute(delete(table).where(due, table.c.pending_status == GONE)).rowcount
-            done += self.conn.execute(update(table).where(due, table.c.pending_status != GONE).values(
+    def claim_due(self, table, now: float, limit: int) -> list[tuple[int, bool]]:
+        """Locks up to `limit` rows of `table` whose transition is due, as (id, disappears) pairs.
+
+        On PostgreSQL rows another transaction holds are skipped (FOR UPDATE SKIP LOCKED): a busy row waits
+        for a later pass, and concurrent workers in other processes never take the same row."""
+        query = (select(table.c.id, table.c.pending_status == GONE).where(table.c.due_at <= now)
+                 .order_by(table.c.due_at, table.c.id).limit(limit))
+        if self.locking:
+            query = query.with_for_update(skip_locked=True)
+        return [(row_id, bool(disappears)) for row_id, disappears in self.conn.execute(query)]
+
+    def materialize(self, table, claimed: list[tuple[int, bool]]) -> None:
+        """Writes down the due transitions of claimed rows: gone rows are deleted (with what hangs off them),
+        the others take their pending status. Idempotent, and a cache of what reads already compute."""
+        gone = [row_id for row_id, disappears in claimed if disappears]
+        settled = [row_id for row_id, disappears in claimed if not disappears]
+        if gone:
+            self.conn.execute(delete(table).where(table.c.id.in_(gone), table.c.due_at.is_not(None)))
+        if settled:
+            self.conn.execute(update(table).where(table.c.id.in_(settled), table.c.due_at.is_not(None)).values(
                 status=table.c.pending_status, failure_reason=table.c.pending_reason,
-                modified_at=table.c.due_at, pending_status=None, pending_reason=None, due_at=None)).rowcount
-        return done
+                modified_at=table.c.due_at, pending_status=None, pending_reason=None, due_at=None))
 
     def next_due(self) -> float | None:
         """The earliest time a stored transition falls due, if any is pending."""
-        dues = [self.conn.execute(select(func.min(table.c.due_at))).scalar() for table in (images, image_versions)]
-        return min((due for due in dues if due is not None), default=None)
+        dues = union_all(*(select(func.min(table.c.due_at).label("due")) for table in (images, image_versions)))
+        return self.conn.execute(select(func.min(dues.subquery().c.due))).scalar()

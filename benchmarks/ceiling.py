@@ -1,0 +1,23 @@
+"""The ceiling: a bare ASGI app on the same uvicorn stack as `smimages serve`, reading the body and answering a fixed one."""
+import sys
+
+import uvicorn
+
+BODY = b'{"ImageVersionStatus":"CREATED","Version":1}'
+HEADERS = [(b"content-type", b"application/x-amz-json-1.1"), (b"x-amzn-requestid", b"ceiling")]
+
+
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    more = True
+    while more:
+        more = (await receive()).get("more_body", False)
+    await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
+    await send({"type": "http.response.body", "body": BODY})
+
+
+if __name__ == "__main__":
+    # h11, as `smimages serve` pins it: the ceiling must not move to httptools when that happens to be installed
+    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_config=None, access_log=False, lifespan="off",
+                http="h11")

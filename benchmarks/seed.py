@@ -1,0 +1,48 @@
+"""Bulk seeding through the store layer: an image made by CreateImage, then versions written as CreateImageVersion settles them."""
+from sqlalchemy import insert, select, update
+
+from smimages.store import Store
+from smimages.store.schema import image_versions, images
+from smimages.testing import InProcess
+
+ROLE_ARN = "arn:aws:iam::123456789012:role/bench"
+BASE_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/bench:latest"
+SEED_EPOCH = 1_767_225_600.0  # version v is created at SEED_EPOCH + v seconds
+BATCH = 50_000
+
+
+def create_image(db_url: str, name: str) -> None:
+    """Creates an image through the real CreateImage path (migrating the database first)."""
+    service = InProcess(db_url)
+    try:
+        service.client().create_image(ImageName=name, RoleArn=ROLE_ARN)
+    finally:
+        service.close()
+
+
+def _version_row(image_id: int, number: int) -> dict:
+    """The row CreateImageVersion writes once its CREATING -> CREATED transition is materialized."""
+    created = SEED_EPOCH + number
+    return {
+        "image_id": image_id, "version": number, "client_token": f"seed-{number}",
+        "base_image": BASE_IMAGE, "container_image": BASE_IMAGE,
+        "vendor_guidance": None, "job_type": None, "ml_framework": None, "programming_lang": None,
+        "processor": None, "horovod": None, "release_notes": None,
+        "status": "CREATED", "failure_reason": None, "created_at": created, "modified_at": created,
+        "pending_status": None, "pending_reason": None, "due_at": None,
+    }
+
+
+def grow_versions(db_url: str, name: str, total: int) -> None:
+    """Adds versions to image `name` until it has `total`, in batched executemany inserts."""
+    store = Store(db_url)
+    try:
+        with store.engine.begin() as conn:
+            image = conn.execute(select(images.c.id, images.c.next_version).where(images.c.name == name)).one()
+        for start in range(image.next_version + 1, total + 1, BATCH):
+            numbers = range(start, min(start + BATCH, total + 1))
+            with store.engine.begin() as conn:
+                conn.execute(insert(image_versions), [_version_row(image.id, n) for n in numbers])
+                conn.execute(update(images).where(images.c.id == image.id).values(next_version=numbers[-1]))
+    finally:
+        store.dispose()

@@ -1,0 +1,66 @@
+"""Issue 7's performance targets as ratios over one run's measurements, each judged PASS or MISS."""
+from dataclasses import dataclass
+
+from .load import LoadResult
+from .scale import CALLS, ScaleRow
+from .throughput import CEILING, MOTO, POSTGRESQL, SQLITE, Row
+
+SMIMAGES_OPERATIONS = ("DescribeImageVersion", "ListImageVersions", "CreateImageVersion")
+
+
+@dataclass(frozen=True)
+class Target:
+    """One target: what is compared, the measured ratio (None if not measured), the bound and the verdict."""
+
+    name: str
+    ratio: float | None
+    bound: str
+    verdict: str
+
+
+def _target(name: str, ratio: float | None, at_least: bool, limit: float, judged: bool) -> Target:
+    if ratio is None:
+        verdict = "not measured"
+    elif not judged:
+        verdict = "not judged (smoke)"
+    else:
+        verdict = "PASS" if (ratio >= limit if at_least else ratio <= limit) else "MISS"
+    return Target(name, ratio, f"{'≥' if at_least else '≤'} {limit:g}", verdict)
+
+
+def _load(rows: list[Row], target: str, operation: str | None, concurrency: int) -> LoadResult | None:
+    return next((r.result for r in rows if r.target == target and r.concurrency == concurrency
+                 and (operation is None or r.operation == operation)), None)
+
+
+def _rps(result: LoadResult | None) -> float | None:
+    return result.rps if result else None
+
+
+def _ratio(numerator: float | None, denominator: float | None) -> float | None:
+    return numerator / denominator if numerator is not None and denominator else None
+
+
+def evaluate(rows: list[Row], scale: list[ScaleRow], judged: bool) -> list[Target]:
+    """Every target of issue 7 that this run's measurements can speak to."""
+    describe8 = _load(rows, SQLITE, "DescribeImageVersion", 8)
+    targets = [
+        _target("DescribeImageVersion req/s, SQLite vs bare-ASGI ceiling (c=8)",
+                _ratio(_rps(describe8), _rps(_load(rows, CEILING, None, 8))), True, 0.30, judged),
+        _target("DescribeImageVersion req/s, SQLite vs moto server DescribeModel (c=8)",
+                _ratio(_rps(describe8), _rps(_load(rows, MOTO, None, 8))), True, 20, judged),
+    ]
+    for backend in (SQLITE, POSTGRESQL):
+        for operation in SMIMAGES_OPERATIONS:
+            result = _load(rows, backend, operation, 64)
+            targets.append(_target(f"{operation} p99 / p50, {backend} (c=64)",
+                                   _ratio(result and result.p99_ms, result and result.p50_ms), False, 10, judged))
+    if len(scale) >= 2:
+        small, large = scale[0], scale[-1]
+        sizes = f"{large.versions:,} vs {small.versions:,} versions"
+        for label, field in CALLS.items():
+            targets.append(_target(f"{label} p50 latency, {sizes}",
+                                   _ratio(getattr(large, field).p50_ms, getattr(small, field).p50_ms),
+                                   False, 1.5, judged))
+        targets.append(_target(f"server RSS, {sizes}", _ratio(large.rss_mb, small.rss_mb), False, 1.2, judged))
+    return targets

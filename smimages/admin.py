@@ -1,0 +1,140 @@
+"""Test controls over one Service (move its clock, settle its lifecycles, arm faults, dump / load / reset its
+catalog) and the admin HTTP API under /_smimages/ that exposes them on a server started with --enable-admin.
+
+    GET    /_smimages/time                  {"now": 1767225600.0}
+    POST   /_smimages/time/advance          {"seconds": 30}            -> {"now": ...}
+    POST   /_smimages/time/settle                                      -> {"now": ...}
+    GET    /_smimages/faults                                           -> {"faults": [fault, ...]}
+    POST   /_smimages/faults                {"type": "fail", "operation": "CreateImageVersion", ...} -> 201 fault
+    DELETE /_smimages/faults                                           -> {"removed": n}
+    DELETE /_smimages/faults/<id>                                      -> {"removed": 1}
+    GET    /_smimages/state                                            -> catalog document (smimages/snapshot.py)
+    PUT    /_smimages/state                 catalog document           -> {"images": n}
+    POST   /_smimages/reset                                            -> {}   (empty catalog, no faults)
+
+Without --enable-admin none of these exist: the paths answer exactly as any other unknown path does."""
+import json
+import math
+from pathlib import Path
+
+from . import snapshot
+from .faults import FaultError, Faults
+from .operations.service import Service
+from .worker import TransitionWorker
+
+PREFIX = "/_smimages/"
+MAX_SETTLE_PASSES = 100_000
+
+
+class ControlError(ValueError):
+    """A control request that cannot be carried out (the message says why)."""
+
+
+class Control:
+    """Time, faults and state of one Service, for tests. Callers keep it from racing the request path
+    (InProcess holds its lock; the server runs admin requests on its request executor)."""
+
+    def __init__(self, service: Service):
+        self.service = service
+
+    @property
+    def faults(self) -> Faults:
+        return self.service.faults
+
+    def now(self) -> float:
+        return self.service.now()
+
+    def advance(self, seconds: float) -> float:
+        """Moves the service clock `seconds` ahead; returns the new time."""
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not math.isfinite(seconds) \
+                or seconds < 0:
+            raise ControlError("seconds must be a finite number >= 0")
+        advance = getattr(self.service.clock, "advance", None)
+        if advance is None:
+            raise ControlError("this service's clock cannot be moved")
+        advance(seconds)
+        return self.service.now()
+
+    def settle(self) -> float:
+        """Completes every pending transition: moves the clock to when the last one falls due (never back) and
+        writes them all down; returns the new time."""
+        worker = TransitionWorker(self.service)  # no executor: runs right here, on the caller's turn
+        for _ in range(MAX_SETTLE_PASSES):
+            due = worker.run_once()
+            if due is None:
+                return self.service.now()
+            now = self.service.now()
+            if due > now:
+                self.advance(due - now)
+                if self.service.now() < due:  # the clock rounds to the millisecond
+                    self.advance(0.001)
+        raise ControlError("transitions kept falling due; gave up settling")
+
+    def dump(self, path: str | Path | None = None) -> dict:
+        """The whole catalog as a document (smimages/snapshot.py), also written to `path` when given."""
+        return snapshot.dump(self.service.store, path)
+
+    def load(self, source: str | Path | dict, replace: bool = True) -> int:
+        """Replaces the catalog with a document (a dict or a JSON file path); returns how many images it has."""
+        return snapshot.load(self.service.store, source, self.service.now(), replace)
+
+    def reset(self) -> None:
+        """An empty catalog and no faults."""
+        self.faults.clear()
+        snapshot.import_state(self.service.store, {"format": snapshot.FORMAT, "version": snapshot.VERSION},
+                              self.service.now())
+
+
+class AdminAPI:
+    """The HTTP face of a Control; handle() answers (status, JSON-ready body) for a path under PREFIX."""
+
+    def __init__(self, control: Control):
+        self.control = control
+
+    def handle(self, method: str, path: str, body: bytes) -> tuple[int, object]:
+        route = path[len(PREFIX):].strip("/").split("/")
+        try:
+            payload = json.loads(body) if body.strip() else None
+        except ValueError:
+            return 400, {"error": "the body is not JSON"}
+        try:
+            return self._route(method, route, payload)
+        except (ControlError, FaultError, snapshot.SnapshotError) as exc:
+            return 400, {"error": str(exc)}
+
+    def _route(self, method: str, route: list[str], payload) -> tuple[int, object]:
+        control = self.control
+        match route, method:
+            case ["time"], "GET":
+                return 200, {"now": control.now()}
+            case ["time", "advance"], "POST":
+                seconds = payload.get("seconds") if isinstance(payload, dict) else None
+                return 200, {"now": control.advance(seconds)}
+            case ["time", "settle"], "POST":
+                return 200, {"now": control.settle()}
+            case ["faults"], "GET":
+                return 200, {"faults": [fault.to_dict() for fault in control.faults.list()]}
+            case ["faults"], "POST":
+                if not isinstance(payload, dict):
+                    raise ControlError("a fault is a JSON object")
+                return 201, control.faults.add(payload).to_dict()
+            case ["faults"], "DELETE":
+                removed = len(control.faults)
+                control.faults.clear()
+                return 200, {"removed": removed}
+            case ["faults", fault_id], "DELETE":
+                if control.faults.remove(fault_id):
+                    return 200, {"removed": 1}
+                return 404, {"error": f"no armed fault {fault_id}"}
+            case ["state"], "GET":
+                return 200, control.dump()
+            case ["state"], "PUT":
+                if not isinstance(payload, dict):
+                    raise ControlError("the body must be a catalog document (a JSON object)")
+                return 200, {"images": control.load(payload)}
+            case ["reset"], "POST":
+                control.reset()
+                return 200, {}
+            case (["time"] | ["time", "advance" | "settle"] | ["faults"] | ["faults", _] | ["state"] | ["reset"]), _:
+                return 405, {"error": f"{method} is not allowed here"}
+        return 404, {"error": "no such admin resource"}

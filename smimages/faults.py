@@ -1,0 +1,281 @@
+"""Injected failures for tests: how the next N lifecycles end (CREATE_FAILED, UPDATE_FAILED, DELETE_FAILED) and
+which calls answer an error instead (ThrottlingException, ResourceLimitExceeded, ResourceInUse, ...).
+
+Each fault names an operation and a scope (image name glob or ARN, BaseImage glob, version, account, region) and
+is used up after `count` matches (None: never). Operations meet faults in two places only: `dispatch` asks
+`applied()` before running a call (an error fault answers instead), and `Service.begin` asks `failure()` how a
+lifecycle it starts will end. A call that fails after taking a lifecycle fault gives it back."""
+import contextlib
+import fnmatch
+import itertools
+import re
+import threading
+from dataclasses import asdict, dataclass, field, fields
+
+from .errors import ServiceError
+
+LIFECYCLE_OPERATIONS = ("CreateImage", "UpdateImage", "DeleteImage", "CreateImageVersion", "DeleteImageVersion")
+MAX_REASON = 1024  # FailureReason's length limit in the model
+CONCURRENT_MODIFICATION = "Resource was modified concurrently"
+# code -> (HTTP status, message) answered when a fault gives no message of its own
+ERROR_DEFAULTS = {
+    "ThrottlingException": (400, "Rate exceeded"),
+    "ResourceLimitExceeded": (400, "The account-level service limit for this resource has been reached. Please "
+                                   "use AWS Service Quotas to request an increase for this quota."),
+    "ResourceInUse": (400, CONCURRENT_MODIFICATION),
+    "InternalFailure": (500, "We encountered an internal error. Please try again."),
+    "ServiceUnavailable": (503, "Service Unavailable"),
+}
+_ARN = re.compile(r"arn:aws[a-z-]*:sagemaker:(?P<region>[^:]*):(?P<account>\d{12}):"
+                  r"(?P<kind>image|image-version)/(?P<name>[^/]+)(?:/(?P<version>\d+))?")
+_IMAGE_ARN = re.compile(r"arn:aws[a-z-]*:sagemaker:[^:]*:\d{12}:image/(?P<name>[^/]+)$")
+
+
+class FaultError(ValueError):
+    """A fault that cannot be set up (unknown operation, bad count, reason too long, ...)."""
+
+
+class InjectedError(ServiceError):
+    """An error answered because a fault said so, in the same shape as any other AWS error."""
+
+    def __init__(self, code: str, message: str | None, status: int):
+        super().__init__(message)
+        self.code = code
+        self.status = status
+
+
+@dataclass(eq=False)
+class Fault:
+    """One injected failure. `count` is how many more matches it takes (None: unlimited); `hits` how many it had."""
+
+    type: str  # "fail": the lifecycle ends *_FAILED with `reason`; "error": the call answers `code`
+    operation: str  # an AWS operation name, or "*" (error faults only)
+    count: int | None = 1
+    image: str = "*"  # ImageName glob, or an image / image-version ARN
+    base_image: str = "*"  # BaseImage glob
+    version: int | None = None
+    account: str | None = None
+    region: str | None = None
+    reason: str | None = None
+    code: str | None = None
+    message: str | None = None
+    status: int | None = None
+    id: str = ""
+    hits: int = 0
+    _seq: int = field(default=0, repr=False, compare=False)
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        del data["_seq"]
+        return data
+
+    @property
+    def _name_pattern(self) -> tuple[str, bool]:
+        """(glob on the image name, whether it ignores case: version ARNs carry the name in lower case)."""
+        match = _ARN.fullmatch(self.image)
+        if match is None:
+            return self.image, False
+        return match["name"], match["kind"] == "image-version"
+
+    def _scope_matches(self, account: str, region: str, image: str | None, version: int | None,
+                       base_image: str | None) -> bool:
+        if self.account is not None and self.account != account:
+            return False
+        if self.region is not None and self.region != region:
+            return False
+        pattern, fold = self._name_pattern
+        if pattern != "*":
+            if image is None:
+                return False
+            if not (fnmatch.fnmatchcase(image.lower(), pattern.lower()) if fold
+                    else fnmatch.fnmatchcase(image, pattern)):
+                return False
+        if self.base_image != "*" and (base_image is None or not fnmatch.fnmatchcase(base_image, self.base_image)):
+            return False
+        return self.version is None or self.version == version
+
+
+def _checked(fault: Fault, served: tuple[str, ...]) -> Fault:
+    """The fault, its ARN scope folded into account/region/version; FaultError when it makes no sense."""
+    if fault.type == "fail":
+        if fault.operation not in LIFECYCLE_OPERATIONS:
+            raise FaultError(f"a lifecycle fault needs one of {', '.join(LIFECYCLE_OPERATIONS)}, "
+                             f"not {fault.operation!r}")
+        if fault.reason is None:
+            fault.reason = f"{fault.operation} failed (fault injected by smimages)."
+        if not isinstance(fault.reason, str) or not 0 < len(fault.reason) <= MAX_REASON:
+            raise FaultError(f"reason must be 1 to {MAX_REASON} characters")
+    elif fault.type == "error":
+        if fault.operation != "*" and fault.operation not in served:
+            raise FaultError(f"unknown operation {fault.operation!r}")
+        if not isinstance(fault.code, str) or not re.fullmatch(r"[A-Za-z][A-Za-z0-9.#]{0,127}", fault.code):
+            raise FaultError("an error fault needs an error code, e.g. ThrottlingException")
+        status, message = ERROR_DEFAULTS.get(fault.code, (400, None))
+        fault.status = status if fault.status is None else fault.status
+        fault.message = message if fault.message is None else fault.message
+        if not isinstance(fault.status, int) or not 400 <= fault.status <= 599:
+            raise FaultError("status must be an HTTP error status (400-599)")
+    else:
+        raise FaultError(f"unknown fault type {fault.type!r} (fail or error)")
+    if fault.count is not None and (not isinstance(fault.count, int) or isinstance(fault.count, bool)
+                                    or fault.count < 1):
+        raise FaultError("count must be a positive integer, or None for every matching call")
+    if fault.version is not None and (not isinstance(fault.version, int) or isinstance(fault.version, bool)):
+        raise FaultError("version must be an integer")
+    for name in ("image", "base_image"):
+        if not isinstance(getattr(fault, name), str):
+            raise FaultError(f"{name} must be a string")
+    arn = _ARN.fullmatch(fault.image)
+    if arn:
+        fault.account = fault.account or arn["account"]
+        fault.region = fault.region or arn["region"]
+        if arn["version"] is not None and fault.version is None:
+            fault.version = int(arn["version"])
+    return fault
+
+
+class Faults:
+    """The faults armed on one Service; thread-safe."""
+
+    def __init__(self):
+        self._faults: list[Fault] = []
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._local = threading.local()
+
+    # arming
+
+    def add(self, fault: Fault | dict) -> Fault:
+        """Arms a fault (a Fault, or its to_dict() form as the admin API takes it)."""
+        if isinstance(fault, dict):
+            known = {f.name for f in fields(Fault)} - {"id", "hits", "_seq"}
+            unknown = set(fault) - known
+            if unknown:
+                raise FaultError(f"unknown fault fields: {', '.join(sorted(unknown))}")
+            if "type" not in fault or "operation" not in fault:
+                raise FaultError("a fault needs a type (fail or error) and an operation")
+            fault = Fault(**fault)
+        from .spec import SERVED_OPERATIONS
+
+        fault = _checked(fault, SERVED_OPERATIONS)
+        with self._lock:
+            fault._seq = next(self._ids)
+            fault.id = f"fault-{fault._seq}"
+            self._faults.append(fault)
+        return fault
+
+    def fail(self, operation: str, reason: str | None = None, *, count: int | None = 1, image: str = "*",
+             base_image: str = "*", version: int | None = None, account: str | None = None,
+             region: str | None = None) -> Fault:
+        """The next `count` matching calls of `operation` start a lifecycle that ends *_FAILED with `reason`
+        as FailureReason (CreateImage / CreateImageVersion: CREATE_FAILED, UpdateImage: UPDATE_FAILED,
+        DeleteImage / DeleteImageVersion: DELETE_FAILED)."""
+        return self.add(Fault("fail", operation, count, image, base_image, version, account, region, reason=reason))
+
+    def error(self, operation: str, code: str, message: str | None = None, *, status: int | None = None,
+              count: int | None = 1, image: str = "*", base_image: str = "*", version: int | None = None,
+              account: str | None = None, region: str | None = None) -> Fault:
+        """The next `count` matching calls of `operation` ("*": any) answer the AWS error `code` and do nothing."""
+        return self.add(Fault("error", operation, count, image, base_image, version, account, region,
+                              code=code, message=message, status=status))
+
+    def throttle(self, operation: str = "*", count: int | None = 1, **scope) -> Fault:
+        """ThrottlingException ("Rate exceeded"), which botocore retries."""
+        return self.error(operation, "ThrottlingException", count=count, **scope)
+
+    def limit_exceeded(self, operation: str, count: int | None = 1, **scope) -> Fault:
+        """ResourceLimitExceeded, as a full service quota answers."""
+        return self.error(operation, "ResourceLimitExceeded", count=count, **scope)
+
+    def concurrent_modification(self, count: int | None = 1, **scope) -> Fault:
+        """CreateImageVersion answers ResourceInUse "Resource was modified concurrently", as AWS answers calls
+        that race on one image (smimages itself serializes them, so the race has to be injected)."""
+        return self.error("CreateImageVersion", "ResourceInUse", CONCURRENT_MODIFICATION, count=count, **scope)
+
+    def remove(self, fault: Fault | str) -> bool:
+        """Disarms one fault (or its id); False when it was not armed (any more)."""
+        fault_id = fault if isinstance(fault, str) else fault.id
+        with self._lock:
+            kept = [f for f in self._faults if f.id != fault_id]
+            removed = len(kept) != len(self._faults)
+            self._faults = kept
+        return removed
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults = []
+
+    def list(self) -> list[Fault]:
+        """The armed faults, oldest first."""
+        with self._lock:
+            return list(self._faults)
+
+    def __len__(self) -> int:
+        return len(self._faults)
+
+    # consulted by the request path
+
+    @contextlib.contextmanager
+    def applied(self, ctx, operation: str, request: dict):
+        """Around one call: answers an error fault's error instead, and gives lifecycle faults taken by a call
+        that then fails back (its transaction was rolled back, so that lifecycle never started)."""
+        if not self._faults:
+            yield
+            return
+        self._answer_error(ctx, operation, request)
+        journal: dict[str, Fault] = {}
+        self._local.journal = journal
+        try:
+            yield
+        except BaseException:
+            with self._lock:
+                for fault in journal.values():
+                    self._give_back(fault)
+            raise
+        finally:
+            self._local.journal = None
+
+    def failure(self, operation: str, ctx, image: str, version: int | None = None,
+                base_image: str | None = None) -> str | None:
+        """The FailureReason the lifecycle `operation` starts now must end with, or None for success."""
+        if not self._faults:
+            return None
+        journal = getattr(self._local, "journal", None)
+        with self._lock:
+            for fault in self._faults:
+                if fault.type == "fail" and fault.operation == operation and fault._scope_matches(
+                        ctx.account, ctx.region, image, version, base_image):
+                    if journal is not None and fault.id in journal:
+                        return fault.reason  # the same call, run again after a write conflict
+                    self._take(fault)
+                    if journal is not None:
+                        journal[fault.id] = fault
+                    return fault.reason
+        return None
+
+    def _answer_error(self, ctx, operation: str, request: dict) -> None:
+        image = request.get("ImageName")
+        if image is None and isinstance(request.get("ResourceArn"), str):
+            arn = _IMAGE_ARN.fullmatch(request["ResourceArn"])
+            image = arn["name"] if arn else None
+        with self._lock:
+            for fault in self._faults:
+                if fault.type == "error" and fault.operation in ("*", operation) and fault._scope_matches(
+                        ctx.account, ctx.region, image, request.get("Version"), request.get("BaseImage")):
+                    self._take(fault)
+                    raise InjectedError(fault.code, fault.message, fault.status)
+
+    def _take(self, fault: Fault) -> None:
+        fault.hits += 1
+        if fault.count is not None:
+            fault.count -= 1
+            if fault.count == 0:
+                self._faults.remove(fault)
+
+    def _give_back(self, fault: Fault) -> None:
+        fault.hits -= 1
+        if fault.count is not None:
+            fault.count += 1
+            if all(armed is not fault for armed in self._faults):
+                self._faults.append(fault)
+                self._faults.sort(key=lambda f: f._seq)

@@ -1,0 +1,184 @@
+"""The whole catalog as one JSON document (every account and region, lifecycle columns included): export it,
+and import it in place of what a database holds. export -> import -> export gives the same document.
+
+    {"format": "smimages-catalog", "version": 1, "images": [
+        {"account": "000000000000", "region": "us-east-1", "name": "img", "role_arn": "arn:...", "status": "CREATED",
+         ... every images column but id ...,
+         "tags": [{"Key": "team", "Value": "ml"}],
+         "versions": [{"version": 1, "base_image": "...", ... every image_versions column but ids ...,
+                       "aliases": ["latest"]}]}]}
+
+Columns keep their database names. A hand-written seed may leave most of them out: the defaults are a CREATED
+resource created at import time in account 000000000000, us-east-1 (see `_image_defaults`)."""
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from .store import Conflict, Store
+from .store.schema import image_tags, image_versions, images, version_aliases
+
+FORMAT = "smimages-catalog"
+VERSION = 1
+_IMAGE_COLUMNS = [c.name for c in images.columns if c.name != "id"]
+_VERSION_COLUMNS = [c.name for c in image_versions.columns if c.name not in ("id", "image_id")]
+
+
+class SnapshotError(ValueError):
+    """A document that is not a catalog this smimages can import (the message says where)."""
+
+
+def export_state(store: Store) -> dict:
+    """The catalog as a JSON-ready dict; rows in creation order, so an import keeps every ordering. The four
+    reads share one snapshot (SQLite: one transaction; PostgreSQL: REPEATABLE READ), whatever writers do."""
+    with store.transaction(write=store.dialect == "postgresql") as tx:
+        if store.dialect == "postgresql":  # reads alone would run in autocommit, each with its own snapshot
+            tx.conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        image_rows = tx.conn.execute(select(images).order_by(images.c.id)).mappings().all()
+        version_rows = tx.conn.execute(select(image_versions).order_by(image_versions.c.id)).mappings().all()
+        alias_rows = tx.conn.execute(select(version_aliases).order_by(version_aliases.c.alias)).mappings().all()
+        tag_rows = tx.conn.execute(select(image_tags).order_by(image_tags.c.id)).mappings().all()
+    aliases: dict[int, list[str]] = {}
+    for row in alias_rows:
+        aliases.setdefault(row["version_id"], []).append(row["alias"])
+    tags: dict[int, list[dict]] = {}
+    for row in tag_rows:
+        tags.setdefault(row["image_id"], []).append({"Key": row["key"], "Value": row["value"]})
+    versions: dict[int, list[dict]] = {}
+    for row in version_rows:
+        entry = {name: row[name] for name in _VERSION_COLUMNS}
+        entry["aliases"] = aliases.get(row["id"], [])
+        versions.setdefault(row["image_id"], []).append(entry)
+    exported = []
+    for row in image_rows:
+        entry = {name: row[name] for name in _IMAGE_COLUMNS}
+        entry["tags"] = tags.get(row["id"], [])
+        entry["versions"] = versions.get(row["id"], [])
+        exported.append(entry)
+    return {"format": FORMAT, "version": VERSION, "images": exported}
+
+
+def import_state(store: Store, document: dict, now: float, replace: bool = True) -> int:
+    """Writes a catalog document into the store in one transaction, after deleting everything (replace) or
+    into an empty catalog (refused otherwise); returns how many images it holds. `now` fills left-out times."""
+    rows = _parse(document, now)
+    try:
+        _write(store, rows, replace)
+    except (Conflict, IntegrityError) as exc:
+        raise SnapshotError(f"the document breaks a uniqueness rule of the catalog: {exc}") from None
+    return len(rows)
+
+
+def _write(store: Store, rows: list, replace: bool) -> None:
+    with store.transaction(write=True) as tx:
+        conn = tx.conn
+        if replace:
+            for table in (version_aliases, image_tags, image_versions, images):
+                conn.execute(delete(table))
+        elif conn.execute(select(images.c.id).limit(1)).first() is not None:
+            raise SnapshotError("the catalog is not empty (replace it, or import into an empty database)")
+        for image, tags, versions in rows:
+            image_id = conn.execute(insert(images).values(**image).returning(images.c.id)).scalar_one()
+            for tag in tags:
+                conn.execute(insert(image_tags).values(image_id=image_id, **tag))
+            for version, aliases in versions:
+                version_id = conn.execute(insert(image_versions).values(image_id=image_id, **version)
+                                          .returning(image_versions.c.id)).scalar_one()
+                for alias in aliases:
+                    conn.execute(insert(version_aliases).values(image_id=image_id, version_id=version_id,
+                                                                alias=alias))
+
+
+def dump(store: Store, path: str | Path | None = None) -> dict:
+    """export_state, also written to `path` as JSON when one is given."""
+    document = export_state(store)
+    if path is not None:
+        Path(path).write_text(dumps(document))
+    return document
+
+
+def load(store: Store, source: str | Path | dict, now: float, replace: bool = True) -> int:
+    """import_state from a dict or a JSON file."""
+    return import_state(store, read(source), now, replace)
+
+
+def dumps(document: dict) -> str:
+    return json.dumps(document, indent=1, sort_keys=True) + "\n"
+
+
+def read(source: str | Path | dict) -> dict:
+    if isinstance(source, dict):
+        return source
+    try:
+        return json.loads(Path(source).read_text())
+    except json.JSONDecodeError as exc:
+        raise SnapshotError(f"{source} is not JSON: {exc}") from None
+
+
+def _image_defaults(entry: dict, now: float) -> dict:
+    created = entry.get("created_at", now)
+    return {"account": "000000000000", "region": "us-east-1", "name_key": str(entry.get("name", "")).lower(),
+            "description": None, "display_name": None, "status": "CREATED", "failure_reason": None,
+            "created_at": created, "modified_at": created, "pending_status": None, "pending_reason": None,
+            "due_at": None}
+
+
+def _version_defaults(entry: dict, now: float) -> dict:
+    created = entry.get("created_at", now)
+    defaults = {name: None for name in _VERSION_COLUMNS}
+    defaults.update(client_token=str(uuid.uuid4()), container_image=entry.get("base_image"), status="CREATED",
+                    created_at=created, modified_at=created)
+    return defaults
+
+
+def _columns(entry: Any, where: str, known: list[str], required: tuple[str, ...], defaults: dict) -> dict:
+    if not isinstance(entry, dict):
+        raise SnapshotError(f"{where} must be an object")
+    unknown = set(entry) - set(known)
+    if unknown:
+        raise SnapshotError(f"{where} has unknown fields: {', '.join(sorted(unknown))}")
+    missing = [name for name in required if entry.get(name) is None]
+    if missing:
+        raise SnapshotError(f"{where} lacks {', '.join(missing)}")
+    return {**defaults, **entry}
+
+
+def _parse(document: Any, now: float) -> list[tuple[dict, list[dict], list[tuple[dict, list[str]]]]]:
+    """(image columns, tags, [(version columns, aliases)]) per image, defaults filled in, ids left out."""
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise SnapshotError(f'not an smimages catalog (expected "format": "{FORMAT}")')
+    if document.get("version") != VERSION:
+        raise SnapshotError(f"catalog document version {document.get('version')!r} is not {VERSION}")
+    if not isinstance(document.get("images", []), list):
+        raise SnapshotError("images must be a list")
+    parsed = []
+    for i, entry in enumerate(document.get("images", [])):
+        where = f"images[{i}]"
+        if not isinstance(entry, dict):
+            raise SnapshotError(f"{where} must be an object")
+        image = dict(entry)
+        tags, versions = image.pop("tags", []), image.pop("versions", [])
+        image = _columns(image, where, _IMAGE_COLUMNS, ("name", "role_arn"), _image_defaults(image, now))
+        if not isinstance(tags, list) or not all(isinstance(t, dict) and set(t) == {"Key", "Value"} for t in tags):
+            raise SnapshotError(f'{where}.tags must be a list of {{"Key": ..., "Value": ...}}')
+        parsed_versions = []
+        if not isinstance(versions, list):
+            raise SnapshotError(f"{where}.versions must be a list")
+        for j, version_entry in enumerate(versions):
+            vwhere = f"{where}.versions[{j}]"
+            if not isinstance(version_entry, dict):
+                raise SnapshotError(f"{vwhere} must be an object")
+            version = dict(version_entry)
+            aliases = version.pop("aliases", [])
+            if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
+                raise SnapshotError(f"{vwhere}.aliases must be a list of strings")
+            version = _columns(version, vwhere, _VERSION_COLUMNS, ("version", "base_image"),
+                               _version_defaults(version, now))
+            parsed_versions.append((version, aliases))
+        if "next_version" not in image:
+            image["next_version"] = max((v["version"] for v, _ in parsed_versions), default=0)
+        parsed.append((image, [{"key": t["Key"], "value": t["Value"]} for t in tags], parsed_versions))
+    return parsed
