@@ -37,6 +37,7 @@ images = Table(
     *_lifecycle(),
     UniqueConstraint("account", "region", "name_key", name="uq_images_name"),
     Index("ix_images_due", "due_at"),
+    Index("ix_images_name", "account", "region", "name"),
 )
 
 image_versions = Table(
@@ -59,6 +60,7 @@ image_versions = Table(
     UniqueConstraint("image_id", "client_token", name="uq_versions_token"),
     Index("ix_versions_created", "image_id", "created_at"),
     Index("ix_versions_due", "due_at"),
+    Index("ix_versions_image_due", "image_id", "due_at"),
 )
 
 version_aliases = Table(
