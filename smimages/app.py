@@ -16,6 +16,7 @@ from .errors import (
 from .operations import dispatch
 from .operations.service import Service
 from .protocol.validate import validate
+from .serial import SerialExecutor
 from .protocol.wire import (
     CONTENT_TYPE, MAX_BODY_BYTES, MAX_HEADER_BYTES, MAX_HEADER_COUNT, error_body, operation_name, parse_body,
     serialize, too_large)
@@ -45,9 +46,10 @@ class App:
         self.body_timeout = body_timeout  # seconds a client has to send its whole body over a socket
         for name in SERVED_OPERATIONS:  # load the model now, not on the first request
             operation_model(name)
-        # SQLite has one writer: one thread keeps its transactions from ever contending inside a process
-        workers = 1 if service.store.dialect == "sqlite" else service.store.engine.pool.size()
-        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="smimages")
+        # SQLite answers in microseconds and has one writer: its requests run inline on the event loop, one at a
+        # time (a thread hop would cost more than the query); PostgreSQL's run on a pool as large as the engine's
+        self.executor = (SerialExecutor() if service.store.dialect == "sqlite" else ThreadPoolExecutor(
+            max_workers=service.store.engine.pool.size(), thread_name_prefix="smimages"))
         # background jobs run in this process unless a separate `smimages worker` runs them (serve --no-worker)
         self.worker = TransitionWorker(service, self.executor) if worker else None
 
@@ -117,31 +119,32 @@ class App:
         target = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
         if scope.get("query_string"):
             target += "?" + scope["query_string"].decode("latin-1")
-        return await asyncio.get_running_loop().run_in_executor(
-            self.executor, self.handle, scope["method"], scope["path"], headers, body, target)
+        call = (self.handle, scope["method"], scope["path"], headers, body, target)
+        if isinstance(self.executor, SerialExecutor):
+            return self.executor.run(*call)
+        return await asyncio.get_running_loop().run_in_executor(self.executor, *call)
 
     async def _read_body(self, headers: dict[str, str], receive) -> bytes:
         """The whole body, refused once it passes MAX_BODY_BYTES or takes longer than body_timeout to arrive."""
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
             raise too_large()
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.body_timeout
         chunks, size, more = [], 0, True
-        while more:
-            try:
-                message = await asyncio.wait_for(receive(), max(deadline - loop.time(), 0))
-            except asyncio.TimeoutError:
-                raise RequestTimeout("Your socket connection to the server was not read from or written to within "
-                                     "the timeout period. Idle connections will be closed.") from None
-            if message["type"] == "http.disconnect":
-                raise ConnectionAbortedError()
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > MAX_BODY_BYTES:
-                raise too_large()
-            chunks.append(chunk)
-            more = message.get("more_body", False)
+        try:
+            async with asyncio.timeout(self.body_timeout):
+                while more:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        raise ConnectionAbortedError()
+                    chunk = message.get("body", b"")
+                    size += len(chunk)
+                    if size > MAX_BODY_BYTES:
+                        raise too_large()
+                    chunks.append(chunk)
+                    more = message.get("more_body", False)
+        except TimeoutError:
+            raise RequestTimeout("Your socket connection to the server was not read from or written to within "
+                                 "the timeout period. Idle connections will be closed.") from None
         return b"".join(chunks)
 
     async def _lifespan(self, receive, send):

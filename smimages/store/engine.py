@@ -56,7 +56,12 @@ def _sqlite_pragmas(engine: Engine, memory: bool) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("write") else "BEGIN")
+        # a plain read runs each statement on its own (as PostgreSQL reads do): no BEGIN/COMMIT to pay for
+        options = conn.get_execution_options()
+        if options.get("write"):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        elif options.get("snapshot"):
+            conn.exec_driver_sql("BEGIN")
 
 
 class Store:
@@ -85,7 +90,7 @@ class Store:
         committing = False
         try:
             with (self.engine if write or snapshot else self._reader).connect() as conn:
-                conn = conn.execution_options(write=write)
+                conn = conn.execution_options(write=write, snapshot=snapshot)
                 if snapshot and self.locking:
                     conn = conn.execution_options(isolation_level="REPEATABLE READ")
                 with conn.begin():

@@ -1,5 +1,7 @@
 """The catalog's queries, written once in SQLAlchemy Core for both backends; rows come back as the clock shows them."""
-from sqlalchemy import Connection, and_, case, delete, func, insert, or_, select, union_all, update
+import functools
+
+from sqlalchemy import Connection, Float, and_, bindparam, case, delete, func, insert, or_, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 
 from ..domain.lifecycle import GONE, effective
@@ -15,39 +17,110 @@ class Aborted(Exception):
     nothing was written, so running it again is safe."""
 
 
-def _gone(table, now: float):
+# Statements are built once with bound parameters (":now" is the request's clock reading) and reused: building
+# a SQLAlchemy statement per call costs more than running it.
+_NOW = bindparam("now", type_=Float)
+_TIME_FILTERS = ("CreationTimeAfter", "CreationTimeBefore", "LastModifiedTimeAfter", "LastModifiedTimeBefore")
+
+
+def _gone(table, now=_NOW):
     return and_(table.c.pending_status == GONE, table.c.due_at <= now)
 
 
-def _visible(table, now: float):
+def _visible(table, now=_NOW):
     return or_(table.c.due_at.is_(None), table.c.due_at > now, table.c.pending_status != GONE)
 
 
-def _modified(table, now: float):
+def _modified(table):
     """LastModifiedTime as the clock shows it: a due transition's time, else the stored one."""
-    return case((table.c.due_at <= now, table.c.due_at), else_=table.c.modified_at)
+    return case((table.c.due_at <= _NOW, table.c.due_at), else_=table.c.modified_at)
 
 
-def _page(query, sort_col, tiebreak, descending: bool, after: list | None, limit: int):
-    """Keyset paging: rows strictly after `after` = [sort value, tiebreak], in the requested order."""
-    if after is not None:
-        key, last = after
-        beyond = (sort_col < key, tiebreak < last) if descending else (sort_col > key, tiebreak > last)
-        query = query.where(or_(beyond[0], and_(sort_col == key, beyond[1])))
+def _page(query, sort_col, tiebreak, descending: bool, resume: bool):
+    """Keyset paging: rows strictly after (:key, :last) in the requested order, at most :limit of them.
+
+    The redundant bound on the sort column alone lets the database range-scan its index instead of filtering."""
+    if resume:
+        key, last = bindparam("key"), bindparam("last")
+        if descending:
+            query = query.where(sort_col <= key, or_(sort_col < key, and_(sort_col == key, tiebreak < last)))
+        else:
+            query = query.where(sort_col >= key, or_(sort_col > key, and_(sort_col == key, tiebreak > last)))
     order = (sort_col.desc(), tiebreak.desc()) if descending else (sort_col.asc(), tiebreak.asc())
-    return query.order_by(*order).limit(limit + 1)
+    return query.order_by(*order).limit(bindparam("limit"))
 
 
-def _time_filters(table, now: float, filters: dict) -> list:
-    """The inclusive time-window filters of a List request ("on or after", "on or before")."""
-    modified = _modified(table, now)
+def _time_filters(table, names: tuple[str, ...]) -> list:
+    """The inclusive time-window filters of a List request ("on or after", "on or before"), bound by name."""
+    modified = _modified(table)
     bounds = {
         "CreationTimeAfter": lambda t: table.c.created_at >= t,
         "CreationTimeBefore": lambda t: table.c.created_at <= t,
         "LastModifiedTimeAfter": lambda t: modified >= t,
         "LastModifiedTimeBefore": lambda t: modified <= t,
     }
-    return [bound(filters[name]) for name, bound in bounds.items() if filters.get(name) is not None]
+    return [bounds[name](bindparam(name)) for name in names]
+
+
+def _list_params(now: float, filters: dict, after: list | None, limit: int) -> tuple[tuple, dict]:
+    """The time filters a List request uses, and the parameters of its statement."""
+    names = tuple(name for name in _TIME_FILTERS if filters.get(name) is not None)
+    params = {"now": now, "limit": limit + 1, **{name: filters[name] for name in names}}
+    if after is not None:
+        params.update(key=after[0], last=after[1])
+    return names, params
+
+
+@functools.cache
+def _list_images_statement(sort_by: str, descending: bool, resume: bool, names: tuple, contains: bool):
+    sort_col = {"CREATION_TIME": images.c.created_at, "LAST_MODIFIED_TIME": _modified(images),
+                "IMAGE_NAME": images.c.name}[sort_by]
+    query = select(images, sort_col.label("sort_key")).where(
+        images.c.account == bindparam("account"), images.c.region == bindparam("region"), _visible(images),
+        *_time_filters(images, names))
+    if contains:
+        query = query.where(images.c.name_key.like(bindparam("contains"), escape="/"))
+    return _page(query, sort_col, images.c.id, descending, resume)
+
+
+@functools.cache
+def _list_versions_statement(sort_by: str, descending: bool, resume: bool, names: tuple):
+    sort_col = {"CREATION_TIME": image_versions.c.created_at, "LAST_MODIFIED_TIME": _modified(image_versions),
+                "VERSION": image_versions.c.version}[sort_by]
+    query = select(image_versions, sort_col.label("sort_key")).where(
+        image_versions.c.image_id == bindparam("image_id"), _visible(image_versions),
+        *_time_filters(image_versions, names))
+    return _page(query, sort_col, image_versions.c.version, descending, resume)
+
+
+@functools.cache
+def _aliases_statement(one_version: bool, one_alias: bool, resume: bool):
+    query = (select(version_aliases.c.alias)
+             .join(image_versions, image_versions.c.id == version_aliases.c.version_id)
+             .where(version_aliases.c.image_id == bindparam("image_id"), _visible(image_versions)))
+    if one_version:
+        query = query.where(version_aliases.c.version_id == bindparam("version_id"))
+    if one_alias:
+        query = query.where(version_aliases.c.alias == bindparam("alias"))
+    if resume:
+        query = query.where(version_aliases.c.alias > bindparam("after"))
+    return query.order_by(version_aliases.c.alias).limit(bindparam("limit"))
+
+
+_PURGE_GONE_VERSIONS = delete(image_versions).where(image_versions.c.image_id == bindparam("image_id"),
+                                                    _gone(image_versions))
+_IMAGE = select(images).where(images.c.account == bindparam("account"), images.c.region == bindparam("region"),
+                              images.c.name == bindparam("name"))
+_IMAGE_LOCKED = _IMAGE.with_for_update()
+_VISIBLE_VERSIONS = select(image_versions).where(image_versions.c.image_id == bindparam("image_id"),
+                                                 _visible(image_versions))
+_VERSION_BY = {
+    "number": _VISIBLE_VERSIONS.where(image_versions.c.version == bindparam("key")),
+    "alias": _VISIBLE_VERSIONS.join(version_aliases, version_aliases.c.version_id == image_versions.c.id).where(
+        version_aliases.c.image_id == bindparam("image_id"), version_aliases.c.alias == bindparam("key")),
+    "token": _VISIBLE_VERSIONS.where(image_versions.c.client_token == bindparam("key")),
+    "latest": _VISIBLE_VERSIONS.order_by(image_versions.c.version.desc()).limit(1),
+}
 
 
 class Transaction:
@@ -66,11 +139,9 @@ class Transaction:
     # images
 
     def image(self, account: str, region: str, name: str, now: float, lock: bool = False) -> dict | None:
-        query = select(images).where(images.c.account == account, images.c.region == region,
-                                     images.c.name == name)
-        if lock and self.locking:
-            query = query.with_for_update()
-        return effective(self.conn.execute(query).mappings().first(), now)
+        query = _IMAGE_LOCKED if lock and self.locking else _IMAGE
+        params = {"account": account, "region": region, "name": name}
+        return effective(self.conn.execute(query, params).mappings().first(), now)
 
     def lock_scope(self, account: str, region: str) -> None:
         """Makes concurrent writers of one (account, region) take turns until commit (SQLite writers always do)."""
@@ -93,14 +164,14 @@ class Transaction:
 
     def list_images(self, account: str, region: str, now: float, filters: dict, sort_by: str,
                     descending: bool, after: list | None, limit: int) -> list[tuple]:
-        sort_col = {"CREATION_TIME": images.c.created_at, "LAST_MODIFIED_TIME": _modified(images, now),
-                    "IMAGE_NAME": images.c.name}[sort_by]
-        query = select(images, sort_col.label("sort_key")).where(
-            images.c.account == account, images.c.region == region, _visible(images, now),
-            *_time_filters(images, now, filters))
-        if filters.get("NameContains"):
-            query = query.where(images.c.name_key.contains(filters["NameContains"].lower(), autoescape=True))
-        rows = self.conn.execute(_page(query, sort_col, images.c.id, descending, after, limit)).mappings()
+        names, params = _list_params(now, filters, after, limit)
+        contains = bool(filters.get("NameContains"))
+        statement = _list_images_statement(sort_by, descending, after is not None, names, contains)
+        params.update(account=account, region=region)
+        if contains:
+            escaped = "".join("/" + ch if ch in "%_/" else ch for ch in filters["NameContains"].lower())
+            params["contains"] = f"%{escaped}%"
+        rows = self.conn.execute(statement, params).mappings()
         return [(effective(row, now), [row["sort_key"], row["id"]]) for row in rows]
 
     # versions
@@ -112,8 +183,7 @@ class Transaction:
         return self.conn.execute(statement).scalar_one()
 
     def purge_gone_versions(self, image_id: int, now: float) -> None:
-        self.conn.execute(delete(image_versions).where(image_versions.c.image_id == image_id,
-                                                       _gone(image_versions, now)))
+        self.conn.execute(_PURGE_GONE_VERSIONS, {"image_id": image_id, "now": now})
 
     def count_versions(self, image_id: int, now: float) -> int:
         return self.conn.execute(select(func.count()).select_from(image_versions).where(
@@ -128,29 +198,16 @@ class Transaction:
     def version(self, image_id: int, now: float, number: int | None = None, alias: str | None = None,
                 token: str | None = None) -> dict | None:
         """One version by number, alias or client token; the highest-numbered visible one if none is given."""
-        query = select(image_versions).where(image_versions.c.image_id == image_id,
-                                             _visible(image_versions, now))
-        if number is not None:
-            query = query.where(image_versions.c.version == number)
-        elif alias is not None:
-            query = query.join(version_aliases, version_aliases.c.version_id == image_versions.c.id).where(
-                version_aliases.c.image_id == image_id, version_aliases.c.alias == alias)
-        elif token is not None:
-            query = query.where(image_versions.c.client_token == token)
-        else:
-            query = query.order_by(image_versions.c.version.desc()).limit(1)
-        return effective(self.conn.execute(query).mappings().first(), now)
+        by, key = next(((by, key) for by, key in (("number", number), ("alias", alias), ("token", token))
+                        if key is not None), ("latest", None))
+        params = {"image_id": image_id, "now": now, "key": key}
+        return effective(self.conn.execute(_VERSION_BY[by], params).mappings().first(), now)
 
     def list_versions(self, image_id: int, now: float, filters: dict, sort_by: str, descending: bool,
                       after: list | None, limit: int) -> list[tuple]:
-        sort_col = {"CREATION_TIME": image_versions.c.created_at,
-                    "LAST_MODIFIED_TIME": _modified(image_versions, now),
-                    "VERSION": image_versions.c.version}[sort_by]
-        query = select(image_versions, sort_col.label("sort_key")).where(
-            image_versions.c.image_id == image_id, _visible(image_versions, now),
-            *_time_filters(image_versions, now, filters))
-        rows = self.conn.execute(
-            _page(query, sort_col, image_versions.c.version, descending, after, limit)).mappings()
+        names, params = _list_params(now, filters, after, limit)
+        statement = _list_versions_statement(sort_by, descending, after is not None, names)
+        rows = self.conn.execute(statement, {**params, "image_id": image_id}).mappings()
         return [(effective(row, now), [row["sort_key"], row["version"]]) for row in rows]
 
     # aliases
@@ -158,16 +215,10 @@ class Transaction:
     def aliases(self, image_id: int, now: float, version_id: int | None, alias: str | None,
                 after: str | None, limit: int) -> list[str]:
         """Aliases of an image's visible versions (or of one version), in name order."""
-        query = (select(version_aliases.c.alias)
-                 .join(image_versions, image_versions.c.id == version_aliases.c.version_id)
-                 .where(version_aliases.c.image_id == image_id, _visible(image_versions, now)))
-        if version_id is not None:
-            query = query.where(version_aliases.c.version_id == version_id)
-        if alias is not None:
-            query = query.where(version_aliases.c.alias == alias)
-        if after is not None:
-            query = query.where(version_aliases.c.alias > after)
-        return list(self.conn.execute(query.order_by(version_aliases.c.alias).limit(limit + 1)).scalars())
+        statement = _aliases_statement(version_id is not None, alias is not None, after is not None)
+        params = {"image_id": image_id, "now": now, "version_id": version_id, "alias": alias, "after": after,
+                  "limit": limit + 1}
+        return list(self.conn.execute(statement, params).scalars())
 
     def alias_owners(self, image_id: int, aliases: list[str]) -> dict[str, int]:
         """alias -> id of the version holding it, for those of `aliases` taken (callers purge gone versions first)."""

@@ -1,0 +1,23 @@
+"""An executor that runs each call inline, one at a time across threads: SQLite's single writer, without a thread hop."""
+import threading
+from concurrent.futures import Executor, Future
+
+
+class SerialExecutor(Executor):
+    """Runs submitted calls in the caller's thread under one lock, returning completed futures."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+
+    def run(self, fn, *args):
+        """Calls fn(*args) when no other call is running, and returns its result."""
+        with self._lock:
+            return fn(*args)
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        future: Future = Future()
+        try:
+            future.set_result(self.run(lambda: fn(*args, **kwargs)))
+        except BaseException as exc:  # the future carries it, as a pool's would
+            future.set_exception(exc)
+        return future
