@@ -1,6 +1,7 @@
 """mock_sagemaker_images(): which clients it catches (and which it leaves alone), isolation, nesting, threads,
 the decorator forms, moto side by side, and aiobotocore."""
 import asyncio
+import os
 import threading
 import unittest
 
@@ -284,19 +285,43 @@ def test_fake_credentials_only_when_the_environment_has_none(monkeypatch, tmp_pa
         assert "AWS_ACCESS_KEY_ID" not in os.environ
 
 
+AIOBOTOCORE_SCENARIO = """
+import asyncio
+from botocore.exceptions import ClientError
+from aiobotocore.session import get_session
+from smimages.testing import mock_sagemaker_images
+
+async def scenario(sm):
+    async with get_session().create_client("sagemaker", region_name="us-east-1") as client:
+        await client.create_image(ImageName="img", RoleArn="arn:aws:iam::123456789012:role/R")
+        before = (await client.describe_image(ImageName="img"))["ImageStatus"]
+        sm.advance(10)
+        after = (await client.describe_image(ImageName="img"))["ImageStatus"]
+        try:
+            await client.describe_image(ImageName="missing")
+        except ClientError as exc:
+            return before, after, exc.response["Error"]["Code"]
+
+with mock_sagemaker_images(transition_delay=10) as sm:
+    print(asyncio.run(scenario(sm)))
+"""
+
+
 def test_aiobotocore_clients_are_caught():
-    pytest.importorskip("aiobotocore")
-    from aiobotocore.session import get_session
+    """aiobotocore pins its own botocore, so it runs in a venv of its own (made once, kept in .venv-aiobotocore)."""
+    import subprocess
+    import sys
+    from pathlib import Path
 
-    async def scenario(sm):
-        async with get_session().create_client("sagemaker", region_name=REGION) as client:
-            await client.create_image(ImageName="img", RoleArn=ROLE)
-            before = (await client.describe_image(ImageName="img"))["ImageStatus"]
-            sm.advance(10)
-            after = (await client.describe_image(ImageName="img"))["ImageStatus"]
-            with pytest.raises(ClientError) as exc:
-                await client.describe_image(ImageName="missing")
-            return before, after, exc.value.response["Error"]["Code"]
-
-    with mock_sagemaker_images(transition_delay=10) as sm:
-        assert asyncio.run(scenario(sm)) == ("CREATING", "CREATED", "ResourceNotFound")
+    root = Path(__file__).resolve().parents[1]
+    venv = root / ".venv-aiobotocore"
+    python = venv / "bin" / "python"
+    if not (venv / ".ready").exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "aiobotocore>=2.13", "-e", str(root)],
+                       check=True, timeout=600)
+        (venv / ".ready").touch()
+    result = subprocess.run([str(python), "-c", AIOBOTOCORE_SCENARIO], capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "('CREATING', 'CREATED', 'ResourceNotFound')"
