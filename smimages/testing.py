@@ -26,8 +26,9 @@ from .clock import ManualClock
 from .intercept import FAKE_ACCESS_KEY, FAKE_SECRET_KEY, current
 
 if TYPE_CHECKING:
+    from .admin import Control
     from .faults import Faults
-    from .operations.service import Settings
+    from .operations.service import Service, Settings
 
 __all__ = ["InProcess", "ManualClock", "SageMakerImagesMock", "ServerThread", "current", "mock_sagemaker_images"]
 
@@ -88,7 +89,45 @@ def _copy_schema_into(store) -> None:
             source.close()
 
 
-class InProcess:
+class _Controls:
+    """The test controls (smimages/admin.py) of a service, each taking its turn like a request does."""
+
+    service: Service
+    control: Control
+
+    def _in_turn(self, fn, *args):
+        raise NotImplementedError
+
+    @property
+    def faults(self) -> Faults:
+        """The armed faults: fail(...), error(...), throttle(...), concurrent_modification(...), clear()."""
+        return self.service.faults
+
+    def now(self) -> float:
+        return self.service.now()
+
+    def advance(self, seconds: float) -> float:
+        """Moves the service clock ahead; resources whose transition falls due show their final status."""
+        return self._in_turn(self.control.advance, seconds)
+
+    def settle(self) -> float:
+        """Completes every pending transition (moving the clock to the last one's due time)."""
+        return self._in_turn(self.control.settle)
+
+    def dump(self, path: str | Path | None = None) -> dict:
+        """The whole catalog as a JSON-ready document, also written to `path` when one is given."""
+        return self._in_turn(self.control.dump, path)
+
+    def load(self, source: str | Path | dict, replace: bool = True) -> int:
+        """Replaces the catalog with a document from dump() (a dict or a JSON file path)."""
+        return self._in_turn(self.control.load, source, replace)
+
+    def reset(self) -> None:
+        """An empty catalog and no faults."""
+        self._in_turn(self.control.reset)
+
+
+class InProcess(_Controls):
     """A Service answered in-process: clients made by `client()`, or caught by an active mock, send requests
     through App.handle (parse, authenticate, validate, dispatch, serialize) without a socket or a thread hop."""
 
@@ -179,40 +218,9 @@ class InProcess:
         self._bind(client)
         return client
 
-    # test controls (smimages/admin.py), each taking its turn like a request
-
-    @property
-    def faults(self) -> Faults:
-        """The armed faults: fail(...), error(...), throttle(...), concurrent_modification(...), clear()."""
-        return self.service.faults
-
-    def now(self) -> float:
-        return self.service.now()
-
-    def advance(self, seconds: float) -> float:
-        """Moves the service clock ahead; resources whose transition falls due show their final status."""
+    def _in_turn(self, fn, *args):
         with self._turn:
-            return self.control.advance(seconds)
-
-    def settle(self) -> float:
-        """Completes every pending transition (moving the clock to the last one's due time)."""
-        with self._turn:
-            return self.control.settle()
-
-    def dump(self, path: str | Path | None = None) -> dict:
-        """The whole catalog as a JSON-ready document, also written to `path` when one is given."""
-        with self._turn:
-            return self.control.dump(path)
-
-    def load(self, source: str | Path | dict, replace: bool = True) -> int:
-        """Replaces the catalog with a document from dump() (a dict or a JSON file path)."""
-        with self._turn:
-            return self.control.load(source, replace)
-
-    def reset(self) -> None:
-        """An empty catalog and no faults."""
-        with self._turn:
-            self.control.reset()
+            return fn(*args)
 
     def close(self) -> None:
         self.closed = True
@@ -323,7 +331,7 @@ class SageMakerImagesMock:
         return cls
 
 
-class ServerThread:
+class ServerThread(_Controls):
     """smimages over real HTTP on a free loopback port, served by uvicorn in a thread of this process with the
     admin API on (so tools in other processes can drive it too). Its clock is wall time that advance() and
     settle() move ahead; its controls run on the server's request executor, in turn with requests."""
@@ -396,28 +404,6 @@ class ServerThread:
 
     def _in_turn(self, fn, *args):
         return self.app.executor.submit(fn, *args).result()
-
-    @property
-    def faults(self) -> Faults:
-        return self.service.faults
-
-    def now(self) -> float:
-        return self.service.now()
-
-    def advance(self, seconds: float) -> float:
-        return self._in_turn(self.control.advance, seconds)
-
-    def settle(self) -> float:
-        return self._in_turn(self.control.settle)
-
-    def dump(self, path: str | Path | None = None) -> dict:
-        return self._in_turn(self.control.dump, path)
-
-    def load(self, source: str | Path | dict, replace: bool = True) -> int:
-        return self._in_turn(self.control.load, source, replace)
-
-    def reset(self) -> None:
-        self._in_turn(self.control.reset)
 
 
 def mock_sagemaker_images(target=None, *, transition_delay: float | None = None, settings: Settings | None = None,
