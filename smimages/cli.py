@@ -1,5 +1,6 @@
 """The smimages command line: serve, worker, migrate, export and import."""
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -22,6 +23,63 @@ _pool_option = click.option(
     "--pool-size", envvar="SMIMAGES_POOL_SIZE", default=DEFAULT_POOL_SIZE, type=click.IntRange(1),
     show_default=True, show_envvar=True,
     help="PostgreSQL connections this process keeps (serve also handles this many requests at once).")
+
+
+_REGISTRY_OPTIONS = [
+    click.option("--registry-check", envvar="SMIMAGES_REGISTRY_CHECK", default="off", show_default=True,
+                 show_envvar=True, metavar="off|on",
+                 help="Resolve each new image version's BaseImage in its container registry (docs/registry.md): "
+                      "CREATED with a digest-pinned ContainerImage, or CREATE_FAILED with a FailureReason."),
+    click.option("--registry-mirror", "registry_mirrors", envvar="SMIMAGES_REGISTRY_MIRROR", multiple=True,
+                 show_envvar=True, metavar="HOST=URL",
+                 help="Send registry HOST to the registry at URL (repeatable; the variable holds pairs separated "
+                      "by spaces), e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com=http://127.0.0.1:5000."),
+    click.option("--registry-auth-file", envvar="SMIMAGES_REGISTRY_AUTH_FILE", default=None, show_envvar=True,
+                 metavar="PATH", help="Registry credentials in docker config.json format (SMIMAGES_REGISTRY_AUTH may "
+                                      "hold the same JSON inline)."),
+    click.option("--registry-allow-http", envvar="SMIMAGES_REGISTRY_ALLOW_HTTP", is_flag=True, show_envvar=True,
+                 help="Allow plain http to registry endpoints that are not loopback addresses."),
+    click.option("--registry-ca-file", envvar="SMIMAGES_REGISTRY_CA_FILE", default=None, show_envvar=True,
+                 metavar="PATH", help="PEM certificates trusted for https registries (default: the system's)."),
+    click.option("--registry-timeout", envvar="SMIMAGES_REGISTRY_TIMEOUT", default=10.0, type=float,
+                 show_default=True, show_envvar=True, metavar="SECONDS",
+                 help="Limit for each connect and each read of a registry request."),
+    click.option("--registry-retries", envvar="SMIMAGES_REGISTRY_RETRIES", default=2, type=int, show_default=True,
+                 show_envvar=True, metavar="N",
+                 help="Extra attempts after a connection error, a timeout, HTTP 429 or 5xx (0..10)."),
+    click.option("--registry-lease", envvar="SMIMAGES_REGISTRY_LEASE", default=None,
+                 type=click.FloatRange(0, min_open=True), show_envvar=True, metavar="SECONDS",
+                 help="How long a worker holds a registry check it claimed before another worker may take it over "
+                      "(default: timeout x (retries + 1) + 30)."),
+]
+
+
+def _registry_options(command):
+    for option in reversed(_REGISTRY_OPTIONS):
+        command = option(command)
+    return command
+
+
+def _registry_settings(registry_check: str, registry_mirrors: tuple[str, ...], registry_auth_file: str | None,
+                       registry_allow_http: bool, registry_ca_file: str | None, registry_timeout: float,
+                       registry_retries: int):
+    """RegistrySettings from the --registry-* flags (and SMIMAGES_REGISTRY_AUTH); an invalid one stops the command
+    with its message."""
+    from .registry import RegistrySettings
+
+    try:
+        return RegistrySettings.from_options(
+            check=registry_check, mirrors=registry_mirrors, auth_file=registry_auth_file,
+            auth_json=os.environ.get("SMIMAGES_REGISTRY_AUTH"), allow_http=registry_allow_http,
+            ca_file=registry_ca_file, timeout=registry_timeout, retries=registry_retries)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _log_registry(settings) -> None:
+    if settings.check:
+        mirrors = ", ".join(f"{host}={url}" for host, url in settings.mirrors) or "none"
+        logging.getLogger("smimages").info("registry check on (mirrors: %s)", mirrors)
 
 
 def _open_store(db: str | None, pool_size: int = DEFAULT_POOL_SIZE) -> Store:
@@ -69,9 +127,11 @@ def main():
 @click.option("--enable-admin", envvar="SMIMAGES_ENABLE_ADMIN", is_flag=True, show_envvar=True,
               help="Serve the test-control API under /_smimages/ (move the clock, inject faults, dump/load/reset "
                    "the catalog; docs/testing.md). Unauthenticated: for test servers only.")
+@_registry_options
 def serve(host: str, port: int, db: str | None, transition_delay: float, log_level: str, auth_mode: str | None,
           credentials_file: str | None, insecure_allow_anonymous: bool, request_timeout: float,
-          max_connections: int, pool_size: int, worker: bool, enable_admin: bool):
+          max_connections: int, pool_size: int, worker: bool, enable_admin: bool, registry_lease: float | None,
+          **registry):
     """Serve the SageMaker images API over HTTP."""
     import uvicorn
 
@@ -86,11 +146,14 @@ def serve(host: str, port: int, db: str | None, transition_delay: float, log_lev
         auth = configure(auth_mode, credentials_file, host, insecure_allow_anonymous, admin=enable_admin)
     except AuthConfigError as exc:
         raise click.ClickException(str(exc)) from None
+    registry_settings = _registry_settings(**registry)
     store = _open_store(db, pool_size)
     clock = ShiftedClock() if enable_admin else time.time  # the admin API may move the clock ahead
-    app = App(Service(store, Settings(transition_delay=transition_delay), clock), auth=auth,
+    settings = Settings(transition_delay=transition_delay, registry=registry_settings, registry_lease=registry_lease)
+    app = App(Service(store, settings, clock), auth=auth,
               admin=enable_admin, body_timeout=request_timeout,
               worker=worker)
+    _log_registry(registry_settings)
     logging.getLogger("smimages").info("serving on http://%s:%d with %s", host, port,
                                        store.engine.url.render_as_string(hide_password=True))
     if enable_admin:
@@ -107,16 +170,21 @@ def serve(host: str, port: int, db: str | None, transition_delay: float, log_lev
 @_pool_option
 @click.option("--log-level", envvar="SMIMAGES_LOG_LEVEL", default="info", show_default=True, show_envvar=True,
               type=click.Choice(["debug", "info", "warning", "error"]))
-def worker(db: str | None, pool_size: int, log_level: str):
-    """Run background jobs (lifecycle transitions) for servers started with --no-worker, until SIGINT/SIGTERM."""
-    from .operations.service import Service
+@_registry_options
+def worker(db: str | None, pool_size: int, log_level: str, registry_lease: float | None, **registry):
+    """Run background jobs (lifecycle transitions, registry checks) for servers started with --no-worker, until
+    SIGINT/SIGTERM. Give it the same --registry-* settings as the servers."""
+    from .operations.service import Service, Settings
     from .worker import TransitionWorker
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    registry_settings = _registry_settings(**registry)
     store = _open_store(db, pool_size)
     logging.getLogger("smimages").info("worker running on %s", store.engine.url.render_as_string(hide_password=True))
-    TransitionWorker(Service(store)).run_until_signalled()
+    _log_registry(registry_settings)
+    settings = Settings(registry=registry_settings, registry_lease=registry_lease)
+    TransitionWorker(Service(store, settings)).run_until_signalled()
     store.dispose()
 
 

@@ -1,6 +1,6 @@
-"""Background jobs claimed from the database: today, writing due lifecycle transitions down
-(CREATING -> CREATED, DELETING -> gone). Reads already show what the clock allows; this keeps the tables small
-and the stored state current.
+"""Background jobs claimed from the database: writing due lifecycle transitions down (CREATING -> CREATED,
+DELETING -> gone), which keeps the tables small and the stored state current (reads already show what the clock
+allows), and, with --registry-check on, resolving new versions' BaseImages (smimages/registry/job.py).
 
 Every process may run a worker against one database (inside `serve`, or as `smimages worker`): work is claimed
 with FOR UPDATE SKIP LOCKED in short transactions, so each row is handled by exactly one process, and the
@@ -19,6 +19,7 @@ from .store.sql import Transaction
 log = logging.getLogger("smimages.worker")
 IDLE_POLL_SECONDS = 1.0
 BATCH = 200  # rows one claim takes; a full batch makes the worker come straight back for more
+FINISH_ATTEMPTS = 3
 
 
 class Job(Protocol):
@@ -38,6 +39,9 @@ class Job(Protocol):
     def run(self, item: Any) -> Any: ...
 
     def finish(self, tx: Transaction, item: Any, outcome: Any, now: float) -> None: ...
+
+    # optional: `next_due(tx) -> float | None`, when the job's next work falls due if not before (the worker
+    # wakes up then, and settle() moves a test clock there)
 
 
 class MaterializeTransitions:
@@ -63,8 +67,15 @@ class MaterializeTransitions:
         raise NotImplementedError
 
 
-def default_jobs() -> list[Job]:
-    return [MaterializeTransitions(image_versions), MaterializeTransitions(images)]
+def default_jobs(service: Service | None = None) -> list[Job]:
+    """The jobs a worker for `service` runs: the registry check first when the service's settings turn it on
+    (its outcomes become due transitions the others then write down)."""
+    jobs: list[Job] = [MaterializeTransitions(image_versions), MaterializeTransitions(images)]
+    if service is not None and service.settings.registry.check:
+        from .registry.job import ResolveVersions
+
+        jobs.insert(0, ResolveVersions(service.settings.registry, service.settings.registry_lease))
+    return jobs
 
 
 class TransitionWorker:
@@ -74,7 +85,7 @@ class TransitionWorker:
     def __init__(self, service: Service, executor: Executor | None = None, jobs: list[Job] | None = None):
         self.service = service
         self.executor = executor
-        self.jobs = default_jobs() if jobs is None else jobs
+        self.jobs = default_jobs(service) if jobs is None else jobs
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -91,7 +102,8 @@ class TransitionWorker:
 
     def _next_due(self) -> float | None:
         with self.service.store.transaction() as tx:
-            return tx.next_due()
+            dues = [tx.next_due(), *(job.next_due(tx) for job in self.jobs if hasattr(job, "next_due"))]
+        return min((due for due in dues if due is not None), default=None)
 
     def run_once(self) -> float | None:
         """Runs every job over what is due now; returns when work next falls due (now if more is waiting)."""
@@ -110,8 +122,20 @@ class TransitionWorker:
                 except Exception:
                     log.exception("%s failed on %r; it stays claimed until its claim expires", job.name, item)
                     continue
-                self._db(self._finish, job, item, outcome)
+                self._finish_retrying(job, item, outcome)
         return self.service.now() if backlog else self._db(self._next_due)
+
+    def _finish_retrying(self, job: Job, item: Any, outcome: Any) -> None:
+        """Writes an outcome; a transaction the database aborted (a dropped connection) is run again, so slow work
+        already done is not thrown away (finish checks its claim, so running it again is safe)."""
+        for attempt in range(FINISH_ATTEMPTS):
+            try:
+                self._db(self._finish, job, item, outcome)
+                return
+            except Aborted as exc:
+                if attempt == FINISH_ATTEMPTS - 1:
+                    raise
+                log.info("%s: finish aborted (%s); retrying", job.name, exc)
 
     def run_forever(self) -> None:
         """Runs passes until stop(); a failing pass is logged and retried."""

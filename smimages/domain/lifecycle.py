@@ -40,6 +40,23 @@ def begin(transitions: Mapping[str, tuple[str, str]], action: str, now: float, d
     }
 
 
+def awaiting(transitions: Mapping[str, tuple[str, str]], action: str, now: float) -> dict:
+    """The lifecycle columns of a resource that starts `action` at `now` and ends only when an outcome from outside
+    (the registry check) is written down with `answered`: in progress, with no pending transition and no due time,
+    so every read shows it in progress until then."""
+    interim, _ = transitions[action]
+    return {"status": interim, "failure_reason": None, "modified_at": now,
+            "pending_status": None, "pending_reason": None, "due_at": None}
+
+
+def answered(transitions: Mapping[str, tuple[str, str]], action: str, failure: str | None = None) -> dict:
+    """The pending transition an awaited outcome sets: success, or (given a `failure` reason) the action's *_FAILED
+    status with that FailureReason. Its due time is the later of now and start + delay, so the clock still decides
+    when it shows (the store computes it: smimages/store/resolution.py)."""
+    _, final = transitions[action]
+    return {"pending_status": final if failure is None else FAILED[action], "pending_reason": failure}
+
+
 def effective(row: Mapping | None, now: float) -> dict | None:
     """The resource as the clock at `now` shows it: a due transition applied, or None once gone."""
     if row is None:

@@ -4,6 +4,7 @@ from ..domain import paging
 from ..domain.arns import image_arn, image_version_arn
 from ..domain.lifecycle import IMAGE_ALLOWED, VERSION_ALLOWED, touched
 from ..errors import ValidationException
+from ..store import resolution
 from ..store.sql import Transaction
 from . import operation
 from .resources import find_version, require_image, require_quota, require_state
@@ -64,11 +65,17 @@ def create_image_version(service: Service, ctx: RequestContext, request: dict) -
         require_quota(service.settings.max_versions_per_image, lambda: tx.count_versions(image["id"], ctx.now),
                       "Maximum number of versions per image")
         number = tx.allocate_version(image["id"])
+        base = request["BaseImage"]
+        # With --registry-check on the version stays CREATING until the worker has resolved BaseImage (its
+        # outcome shows no earlier than the transition delay allows); an armed CREATE_FAILED fault needs no check.
+        lifecycle = service.begin("CreateImageVersion", ctx, image["name"], number, base,
+                                  wait=service.settings.registry.check)
+        checked = lifecycle["due_at"] is None
         version_id = tx.insert_version({
-            "image_id": image["id"], "version": number, "client_token": token,
-            "base_image": request["BaseImage"], "container_image": request["BaseImage"],
-            "created_at": ctx.now, **{column: request.get(prop) for prop, column in _METADATA.items()},
-            **service.begin("CreateImageVersion", ctx, image["name"], number, request["BaseImage"]),
+            "image_id": image["id"], "version": number, "client_token": token, "base_image": base,
+            "container_image": None if checked else base,
+            "created_at": ctx.now, **{column: request.get(prop) for prop, column in _METADATA.items()}, **lifecycle,
+            **(resolution.pending(ctx.now, ctx.now + service.settings.transition_delay) if checked else {}),
         })
         set_aliases(tx, image, version_id, request.get("Aliases", []), [])
     return {"ImageVersionArn": image_version_arn(ctx, image["name"], number)}

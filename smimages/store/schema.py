@@ -56,11 +56,20 @@ image_versions = Table(
     Column("horovod", Boolean),
     Column("release_notes", String(255)),
     *_lifecycle(),
+    # the registry check of a CREATING version (--registry-check on; smimages/store/resolution.py): resolve_due is
+    # NULL when there is nothing to resolve, else when a worker may claim it (at first the creation time, then the
+    # expiry of the claiming worker's lease); resolve_owner holds the lease; resolve_attempts counts claims;
+    # min_due_at is the earliest time the outcome may show (creation time + transition delay)
+    Column("resolve_due", Float),
+    Column("resolve_owner", String(64)),
+    Column("resolve_attempts", Integer),
+    Column("min_due_at", Float),
     UniqueConstraint("image_id", "version", name="uq_versions_number"),
     UniqueConstraint("image_id", "client_token", name="uq_versions_token"),
     Index("ix_versions_created", "image_id", "created_at"),
     Index("ix_versions_due", "due_at"),
     Index("ix_versions_image_due", "image_id", "due_at"),
+    Index("ix_versions_resolve_due", "resolve_due"),
 )
 
 version_aliases = Table(
