@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import event
 
 from conftest import BASE, ROLE
+from smimages.store.sql import Transaction
 
 ARN = "arn:aws:sagemaker:us-east-1:000000000000:image/img"
 # (operation, call, statements, writes): in the order they run, each on the state the previous ones left
@@ -36,16 +37,24 @@ CALLS = [
 ]
 
 
-def test_statements_per_operation(service, sm):
+def test_statements_per_operation(service, sm, monkeypatch):
     engine = service.service.store.engine
     seen = []
 
+    def note(conn):
+        seen.append(conn.connection.dbapi_connection.autocommit if engine.dialect.name == "postgresql" else None)
+
     def count(conn, _cursor, statement, *_):
         if statement not in ("BEGIN", "BEGIN IMMEDIATE"):
-            seen.append(conn.connection.dbapi_connection.autocommit if engine.dialect.name == "postgresql"
-                        else None)
+            note(conn)
+
+    def first(tx, statement, params):  # the per-request lookups run on the driver's cursor: count them too
+        note(tx.conn)
+        return direct(tx, statement, params)
 
     event.listen(engine, "before_cursor_execute", count)
+    direct = Transaction._first
+    monkeypatch.setattr(Transaction, "_first", first)
     counted = {}
     for name, call, _, _ in CALLS:
         seen.clear()
