@@ -34,9 +34,7 @@ class SnapshotError(ValueError):
 def export_state(store: Store) -> dict:
     """The catalog as a JSON-ready dict; rows in creation order, so an import keeps every ordering. The four
     reads share one snapshot (SQLite: one transaction; PostgreSQL: REPEATABLE READ), whatever writers do."""
-    with store.transaction(write=store.dialect == "postgresql") as tx:
-        if store.dialect == "postgresql":  # reads alone would run in autocommit, each with its own snapshot
-            tx.conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+    with store.transaction(snapshot=True) as tx:
         image_rows = tx.conn.execute(select(images).order_by(images.c.id)).mappings().all()
         version_rows = tx.conn.execute(select(image_versions).order_by(image_versions.c.id)).mappings().all()
         alias_rows = tx.conn.execute(select(version_aliases).order_by(version_aliases.c.alias)).mappings().all()
