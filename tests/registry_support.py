@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import bcrypt
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
@@ -497,3 +498,15 @@ class SilentPort:
 def closed_port() -> str:
     """host:port on loopback where nothing listens."""
     return f"127.0.0.1:{free_port()}"
+
+
+@pytest.fixture(scope="module")
+def basic_registry(tmp_path_factory):
+    """A registry behind htpasswd (bcrypt) Basic authentication (bob / s3cret) holding private/app:1: (server,
+    digest). Test modules use it by importing it."""
+    workdir = tmp_path_factory.mktemp("basic-registry")
+    server = RegistryServer(workdir, auth={"htpasswd": write_htpasswd(workdir / "htpasswd", {"bob": "s3cret"})})
+    server.start()
+    digest = Pusher(server, basic=("bob", "s3cret")).image("private/app", "1")
+    yield server, digest
+    server.stop()

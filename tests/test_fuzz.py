@@ -86,7 +86,7 @@ def valid(shape):
 
 def anything(shape):
     """Requests of the right JSON types whose values are anything the types allow."""
-    kind, meta = shape.type_name, shape.metadata
+    kind = shape.type_name
     if kind == "structure":
         required = set(shape.required_members)
         return st.fixed_dictionaries(

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from registry_support import basic_registry  # noqa: F401  (a fixture)
 from registry_support import (DOCKER_MANIFEST, OCI_MANIFEST, Pusher, RegistryServer, ScriptedRegistry, SilentPort,
-                              TokenServer, closed_port, docker_config, sha256, tls_pair, write_htpasswd)
+                              TokenServer, closed_port, docker_config, sha256, tls_pair)
 from smimages.registry import (FAILURE_TEXTS, CredentialStore, InvalidReference, Outcome, RegistryClient,
                                RegistrySettings, parse_mirror, parse_reference, resolve)
 from smimages.registry.credentials import parse_auth_config
@@ -48,17 +49,6 @@ def registry(tmp_path_factory):
     digests["oci-index"] = push.index("team/app", "oci-index", [(digests["oci"], OCI_MANIFEST, "amd64")], kind="oci")
     digests["registry-1.0"] = push.registry_digest("team/app", "1.0")
     yield server, digests
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def basic_registry(tmp_path_factory):
-    """A registry behind htpasswd (bcrypt) Basic authentication: user bob, password s3cret."""
-    workdir = tmp_path_factory.mktemp("basic-registry")
-    server = RegistryServer(workdir, auth={"htpasswd": write_htpasswd(workdir / "htpasswd", {"bob": "s3cret"})})
-    server.start()
-    digest = Pusher(server, basic=("bob", "s3cret")).image("private/app", "1")
-    yield server, digest
     server.stop()
 
 

@@ -14,7 +14,8 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
 from conftest import ROLE, error_of
-from registry_support import Pusher, RegistryServer, SilentPort, closed_port, write_htpasswd
+from registry_support import basic_registry  # noqa: F401  (a fixture)
+from registry_support import Pusher, RegistryServer, SilentPort, closed_port
 from smimages.operations.service import Settings
 from smimages.registry import RegistrySettings
 from smimages.registry.job import GAVE_UP, MAX_ATTEMPTS, ResolveVersions, default_lease
@@ -42,17 +43,6 @@ def registry(tmp_path_factory):
     push.image("team/app", "1.0")
     push.image("team/app", "oci", kind="oci")
     yield server, push.registry_digest("team/app", "1.0")
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def basic_registry(tmp_path_factory):
-    """A registry behind htpasswd Basic authentication (bob / s3cret) holding private/app:1."""
-    workdir = tmp_path_factory.mktemp("lifecycle-basic-registry")
-    server = RegistryServer(workdir, auth={"htpasswd": write_htpasswd(workdir / "htpasswd", {"bob": "s3cret"})})
-    server.start()
-    digest = Pusher(server, basic=("bob", "s3cret")).image("private/app", "1")
-    yield server, digest
     server.stop()
 
 
