@@ -81,7 +81,6 @@ def tls_registry(tmp_path_factory):
 def test_ecr_reference_is_parsed_into_its_parts():
     ref = parse_reference(f"{ECR}/my-repo:1.0")
     assert (ref.registry, ref.repository, ref.tag, ref.digest) == (ECR, "my-repo", "1.0", None)
-    assert ref.ecr == ("123456789012", "us-east-1")
     assert ref.pinned("sha256:" + "a" * 64) == f"{ECR}/my-repo@sha256:{'a' * 64}"
 
 
@@ -91,7 +90,7 @@ def test_reference_defaults_to_latest_and_a_digest_wins_over_a_tag():
     pinned = parse_reference(f"[::1]:5000/app:1.0@{digest}")
     assert (pinned.registry, pinned.tag, pinned.reference) == ("[::1]:5000", "1.0", digest)
     assert parse_reference(f"registry.example.com/app@{digest}").tag is None
-    assert parse_reference("registry.example.com/a/b/c").ecr is None
+    assert parse_reference("registry.example.com/a/b/c").repository == "a/b/c"
 
 
 @pytest.mark.parametrize("text, detail", [

@@ -15,10 +15,6 @@ _DOMAIN_LABEL = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
 _HOST = re.compile(rf"(?:{_DOMAIN_LABEL}(?:\.{_DOMAIN_LABEL})*|\[[0-9A-Fa-f:.]+\])(?::(?P<port>[0-9]+))?")
 _TAG = re.compile(r"[\w][\w.-]{0,127}")
 _DIGEST = re.compile(r"sha256:[a-f0-9]{64}")
-_ECR_HOST = re.compile(r"(?P<account>[0-9]{12})\.dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?",
-                       re.IGNORECASE)
-
-
 class InvalidReference(ValueError):
     """A BaseImage that is not an image URI; `detail` says what is wrong, in a phrase."""
 
@@ -45,12 +41,6 @@ class ImageReference:
     @property
     def name(self) -> str:
         return f"{self.registry}/{self.repository}"
-
-    @property
-    def ecr(self) -> tuple[str, str] | None:
-        """(account id, region) when the registry is an Amazon ECR private registry host."""
-        match = _ECR_HOST.fullmatch(self.registry)
-        return (match["account"], match["region"].lower()) if match else None
 
     def pinned(self, digest: str) -> str:
         """The digest-pinned URI, as ContainerImage holds it."""
