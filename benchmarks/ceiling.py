@@ -1,7 +1,9 @@
-"""The ceiling: a bare ASGI app on the same uvicorn stack as `smimages serve`, reading the body and answering a fixed one."""
+"""The ceiling: a bare ASGI app on the same HTTP server as `smimages serve`, reading the body and answering a fixed one."""
 import sys
 
 import uvicorn
+
+from smimages import httpserver
 
 BODY = b'{"ImageVersionStatus":"CREATED","Version":1}'
 HEADERS = [(b"content-type", b"application/x-amz-json-1.1"), (b"x-amzn-requestid", b"ceiling")]
@@ -18,6 +20,4 @@ async def app(scope, receive, send):
 
 
 if __name__ == "__main__":
-    # h11, as `smimages serve` pins it: the ceiling must not move to httptools when that happens to be installed
-    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_config=None, access_log=False, lifespan="off",
-                http="h11")
+    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), lifespan="off", **httpserver.options())

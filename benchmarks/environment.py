@@ -49,7 +49,7 @@ def describe(postgres_version: str | None, load_at_start: float) -> dict[str, st
         "load average (1 min) at start / end": f"{load_at_start:.2f} / {os.getloadavg()[0]:.2f}",
         "python": platform.python_version(),
         "uvicorn": version("uvicorn"),
-        "h11 / httptools / uvloop": " / ".join(_installed(name) for name in ("h11", "httptools", "uvloop")),
+        "httptools / uvloop": " / ".join(_installed(name) for name in ("httptools", "uvloop")),
         "SQLAlchemy": version("sqlalchemy"),
         "SQLite": sqlite3.sqlite_version,
         "PostgreSQL": postgres_version or "not reachable (PostgreSQL rows skipped)",

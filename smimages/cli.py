@@ -116,7 +116,8 @@ def main():
               show_envvar=True, help="Allow --auth off on a non-loopback address (a warning is logged at every start).")
 @click.option("--request-timeout", envvar="SMIMAGES_REQUEST_TIMEOUT", default=20.0, show_default=True,
               type=click.FloatRange(0, min_open=True), show_envvar=True,
-              help="Seconds a client has to send a request body; slower clients get 408 RequestTimeout.")
+              help="Seconds a client has to send a whole request (head and body); slower clients get 408 "
+                   "RequestTimeout.")
 @click.option("--max-connections", envvar="SMIMAGES_MAX_CONNECTIONS", default=1000, show_default=True,
               type=click.IntRange(1), show_envvar=True,
               help="Open connections beyond which new requests are answered 503.")
@@ -135,10 +136,10 @@ def serve(host: str, port: int, db: str | None, transition_delay: float, log_lev
     """Serve the SageMaker images API over HTTP."""
     import uvicorn
 
+    from . import httpserver
     from .app import App
     from .auth import AuthConfigError, configure
     from .operations.service import Service, Settings
-    from .protocol.wire import MAX_HEADER_BYTES
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
@@ -150,18 +151,14 @@ def serve(host: str, port: int, db: str | None, transition_delay: float, log_lev
     store = _open_store(db, pool_size)
     clock = ShiftedClock() if enable_admin else time.time  # the admin API may move the clock ahead
     settings = Settings(transition_delay=transition_delay, registry=registry_settings, registry_lease=registry_lease)
-    app = App(Service(store, settings, clock), auth=auth,
-              admin=enable_admin, body_timeout=request_timeout,
-              worker=worker)
+    app = App(Service(store, settings, clock), auth=auth, admin=enable_admin, worker=worker)
     _log_registry(registry_settings)
     logging.getLogger("smimages").info("serving on http://%s:%d with %s", host, port,
                                        store.engine.url.render_as_string(hide_password=True))
     if enable_admin:
         logging.getLogger("smimages").warning("the unauthenticated admin API is enabled under /_smimages/")
-    # h11 (not httptools) so the request-head limit holds whatever else is installed
-    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, lifespan="on",
-                timeout_graceful_shutdown=10, http="h11", h11_max_incomplete_event_size=MAX_HEADER_BYTES,
-                limit_concurrency=max_connections, timeout_keep_alive=5)
+    uvicorn.run(app, host=host, port=port, lifespan="on", timeout_graceful_shutdown=10,
+                limit_concurrency=max_connections, timeout_keep_alive=5, **httpserver.options(request_timeout))
     store.dispose()
 
 

@@ -219,9 +219,6 @@ class Faults:
     def applied(self, ctx, operation: str, request: dict):
         """Around one call: answers an error fault's error instead, and gives lifecycle faults taken by a call
         that then fails back (its transaction was rolled back, so that lifecycle never started)."""
-        if not self._faults:
-            yield
-            return
         self._answer_error(ctx, operation, request)
         journal: dict[str, Fault] = {}
         self._local.journal = journal

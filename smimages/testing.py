@@ -353,6 +353,7 @@ class ServerThread(_Controls):
 
         import uvicorn
 
+        from . import httpserver
         from .admin import Control
         from .app import App
         from .clock import ShiftedClock
@@ -368,8 +369,7 @@ class ServerThread(_Controls):
         sock.bind((self.host, 0))
         sock.listen(128)
         self.port = sock.getsockname()[1]
-        config = uvicorn.Config(self.app, lifespan="on", log_config=None, access_log=False, http="h11")
-        self._server = uvicorn.Server(config)
+        self._server = uvicorn.Server(uvicorn.Config(self.app, lifespan="on", **httpserver.options()))
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
                                         name=f"smimages-server-{self.port}", daemon=True)
         self._thread.start()

@@ -252,8 +252,8 @@ def head(server, length=None, extra=b"", target=b"SageMaker.ListImages") -> byte
     return b"\r\n".join(lines) + b"\r\n" + extra + b"\r\n"
 
 
-def read_response(sock) -> tuple[int, dict, bytes, bool]:
-    """(status, headers, body, whether the server then closed the connection)."""
+def read_response(sock, probe_close: bool = True) -> tuple[int, dict, bytes, bool]:
+    """(status, headers, body, whether the server then closed the connection: probed unless probe_close=False)."""
     data = b""
     while b"\r\n\r\n" not in data:
         chunk = sock.recv(65536)
@@ -270,6 +270,8 @@ def read_response(sock) -> tuple[int, dict, bytes, bool]:
         if not chunk:
             break
         body += chunk
+    if not probe_close:
+        return status, headers, body, False
     try:
         closed = sock.recv(1) == b""
     except (ConnectionResetError, socket.timeout):
@@ -330,26 +332,69 @@ def test_a_client_that_vanishes_mid_body_writes_nothing(server):
     still_serving(server)
 
 
-def test_a_header_flood_is_refused_and_the_connection_closed(server):
+def head_refusal(sock) -> None:
+    """Reads the answer to a request head over the limits: AWS-shaped, and the connection closed."""
+    status, headers, doc, closed = read_response(sock)
+    assert (status, closed, headers["x-amzn-errortype"]) == (400, True, "RequestHeaderSectionTooLarge")
+    assert json.loads(doc)["message"] == "Your request header section exceeds the maximum allowed size."
+
+
+def send_all(sock, data: bytes, piece: int | None = None) -> None:
+    """Sends data (in pieces of `piece` bytes, a little apart), ignoring a server that already hung up."""
+    piece = piece or len(data)
+    try:
+        for start in range(0, len(data), piece):
+            sock.sendall(data[start:start + piece])
+            if piece < len(data):
+                time.sleep(0.01)
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+
+
+@pytest.mark.parametrize("piece", [None, 1000], ids=["whole", "in-pieces"])
+def test_a_header_flood_is_refused_and_the_connection_closed(server, piece):
     floods = [
         b"".join(b"X-Flood-%d: %s\r\n" % (i, b"v" * 40) for i in range(MAX_HEADER_BYTES // 40)),
         b"X-Huge: " + b"v" * (MAX_HEADER_BYTES + 1) + b"\r\n",
     ]
     for extra in floods:
         with connect(server) as sock:
-            try:
-                sock.sendall(head(server, length=2, extra=extra) + b"{}")
-            except (BrokenPipeError, ConnectionResetError):
-                pass
-            status, headers, _, closed = read_response(sock)
-        # a head that arrives whole is refused by the app (AWS-shaped); one that arrives in pieces is refused by
-        # the HTTP layer once 16 KiB are buffered (a plain-text 400)
-        assert (status, closed) == (400, True)
-        assert headers.get("x-amzn-errortype", "RequestHeaderSectionTooLarge") == "RequestHeaderSectionTooLarge"
+            send_all(sock, head(server, length=2, extra=extra) + b"{}", piece)
+            head_refusal(sock)
+    with connect(server) as sock:  # a header that never ends is not buffered without bound
+        send_all(sock, head(server, length=2)[:-2] + b"X-Unfinished: " + b"v" * (4 * MAX_HEADER_BYTES), piece)
+        head_refusal(sock)
     with connect(server) as sock:  # a long request line counts too
-        sock.sendall(b"POST /" + b"a" * MAX_HEADER_BYTES + b" HTTP/1.1\r\nHost: x\r\n\r\n")
-        assert read_response(sock)[0] == 400
+        send_all(sock, b"POST /" + b"a" * MAX_HEADER_BYTES + b" HTTP/1.1\r\nHost: x\r\n\r\n", piece)
+        head_refusal(sock)
     still_serving(server)
+
+
+def test_a_head_sent_too_slowly_gets_408(server):
+    with connect(server) as sock:
+        started = time.monotonic()
+        for line in head(server, length=2).split(b"\r\n")[:4]:  # a header line every 0.3 s, never finishing
+            sock.sendall(line + b"\r\n")
+            time.sleep(0.3)
+        status, headers, doc, closed = read_response(sock)
+    assert time.monotonic() - started < 5
+    assert (status, headers["x-amzn-errortype"], closed) == (408, "RequestTimeout", True)
+    still_serving(server)
+
+
+def test_keep_alive_and_pipelined_requests_outlive_the_request_timeout(server):
+    """The deadline covers receiving one request, not the life of a connection (the timeout is 1 s here)."""
+    request = head(server, length=2) + b"{}"
+    with connect(server) as sock:
+        for _ in range(3):
+            sock.sendall(request)
+            assert read_response(sock, probe_close=False)[0] == 200
+            time.sleep(0.6)
+        sock.sendall(request * 3)
+        answers = b""
+        while answers.count(b'"Images":[]') < 3:
+            answers += sock.recv(65536)
+        assert answers.count(b"HTTP/1.1 200 OK") == 3
 
 
 def test_too_many_headers(server):

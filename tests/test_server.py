@@ -59,9 +59,10 @@ def test_everything_survives_a_restart_including_pending_transitions(server_fact
     assert sm.describe_image_version(ImageName="img")["Version"] == 1
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-def test_clean_shutdown_and_one_log_line_per_request(server_factory, db, sig):
-    server = server_factory("--db", db).start()
+@pytest.mark.parametrize("sig, level", [(signal.SIGTERM, "debug"), (signal.SIGINT, "info")])
+def test_clean_shutdown_and_request_log_lines(server_factory, db, sig, level):
+    """A line per refused request at info, and per request at debug."""
+    server = server_factory("--db", db, "--log-level", level).start()
     sm = server.client()
     sm.create_image(ImageName="img", RoleArn=ROLE)
     with pytest.raises(ClientError):
@@ -70,7 +71,7 @@ def test_clean_shutdown_and_one_log_line_per_request(server_factory, db, sig):
     # uvicorn finishes the graceful shutdown, then re-raises the signal so supervisors see why it stopped
     assert server.proc.returncode in (0, -sig), out
     assert "Application shutdown complete" in out
-    assert len([line for line in out.splitlines() if "CreateImage 200 " in line]) == 1
+    assert len([line for line in out.splitlines() if "CreateImage 200 " in line]) == (level == "debug")
     assert any(line.rstrip().endswith("ms") and "DescribeImage 400 " in line for line in out.splitlines())
     with sqlite3.connect(db.removeprefix("sqlite:///")) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

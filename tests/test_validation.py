@@ -402,3 +402,26 @@ def test_strings_no_store_can_hold_are_refused(service, value):
     response = service.app.handle("POST", "/", {"x-amz-target": "SageMaker.CreateImage"}, body.encode())
     assert response.status == 400 and json.loads(response.body)["__type"] == "SerializationException"
     assert service.client().list_images()["Images"] == []
+
+
+@pytest.mark.parametrize("length", [3, 300])  # shorter and longer than the strings whose matches are remembered
+def test_a_pattern_is_checked_at_any_length_and_every_time(raw, length):
+    shape = MODEL.operation_model("CreateImage").input_shape.members["Description"]
+    bad, good = "a" * (length - 1) + "\n", "a" * length
+    for _ in range(2):  # the second time the answers may come from memory
+        assert rejection(raw, "CreateImage", {**baseline("CreateImage"), "Description": bad}) == (
+            "ValidationException", message("description", bad, [pattern_rule(shape)]))
+        assert_passes_validation(raw, "CreateImage", {**baseline("CreateImage"), "Description": good})
+
+
+def test_paths_inside_lists_and_nested_objects(service):
+    tags = [{"Key": "k", "Value": "v"}, {"Key": "k2"}, {"Key": "", "Value": 5}]
+    body = json.dumps({"ResourceArn": EXAMPLES["ResourceArn"], "Tags": tags}).encode()
+    assert post(service, "AddTags", body)[2]["message"] == "Expected a string at 'tags.3.member.value', got a number"
+    tags[2]["Value"] = "v"
+    assert post(service, "AddTags", json.dumps({"ResourceArn": EXAMPLES["ResourceArn"], "Tags": tags}).encode())[2][
+        "message"] == (
+        "2 validation errors detected: "
+        "Value null at 'tags.2.member.value' failed to satisfy constraint: Member must not be null; "
+        "Value '' at 'tags.3.member.key' failed to satisfy constraint: "
+        "Member must have length greater than or equal to 1")

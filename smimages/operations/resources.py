@@ -23,16 +23,24 @@ def find_version(tx: Transaction, ctx: RequestContext, name: str, request: dict,
         raise ValidationException("Only one of Version or Alias may be specified.")
     if selector_required and number is None and alias is None:
         raise ValidationException("Either Version or Alias must be specified.")
-    image = tx.image(ctx.account, ctx.region, name, ctx.now, lock=lock)
-    version = image and tx.version(image["id"], ctx.now, number=number, alias=alias)
-    if version:
-        return image, version
+    found = (_locked_version(tx, ctx, name, number, alias) if lock
+             else tx.image_version(ctx.account, ctx.region, name, ctx.now, number=number, alias=alias))
+    if found:
+        return found
     if number is not None:
         raise ResourceNotFound(f"ImageVersion with ARN {image_version_arn(ctx, name, number)} does not exist")
     if alias is not None:
         raise ResourceNotFound(f"ImageVersion with Alias {alias} for Image {name} does not exist")
     raise ResourceNotFound(
         f"Latest ImageVersion with ImageName {name} does not exist. Please provide a valid ImageName.")
+
+
+def _locked_version(tx: Transaction, ctx: RequestContext, name: str, number: int | None,
+                    alias: str | None) -> tuple[dict, dict] | None:
+    """The (image, version) a write names, locking the image row first (FOR UPDATE on PostgreSQL)."""
+    image = tx.image(ctx.account, ctx.region, name, ctx.now, lock=True)
+    version = image and tx.version(image["id"], ctx.now, number=number, alias=alias)
+    return (image, version) if version else None
 
 
 def require_state(row: dict, allowed: set[str], kind: str, label: str) -> None:

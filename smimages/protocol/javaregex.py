@@ -46,3 +46,22 @@ def translate(pattern: str) -> str:
 def compiled(pattern: str) -> "regex.Pattern":
     """The model pattern compiled with Java semantics; \\p{L}-style classes come from the regex package."""
     return regex.compile(translate(pattern))
+
+
+# Requests repeat the same names, aliases and tokens; matching one anew costs several times a lookup. Only short
+# strings are remembered, so the memory held stays small whatever is sent.
+_MEMO_CHARS = 128
+_MEMO_SIZE = 512
+
+
+@functools.cache
+def matcher(pattern: str):
+    """A test of whether a whole string matches the model pattern; one per pattern, remembering recent short strings."""
+    fullmatch = compiled(pattern).fullmatch
+
+    @functools.lru_cache(maxsize=_MEMO_SIZE)
+    def remembered(text: str) -> bool:
+        """Whether text matches, from memory when it was asked of late."""
+        return fullmatch(text) is not None
+
+    return lambda text: remembered(text) if len(text) <= _MEMO_CHARS else fullmatch(text) is not None

@@ -1,22 +1,31 @@
-"""Checks a decoded request against its botocore input shape and words failures as AWS's Coral front end does."""
+"""Checks a decoded request against its botocore input shape and words failures as AWS's Coral front end does.
+
+Each shape is compiled once into a checker, a closure holding its constraints and the texts of the rules it can
+break, so a request pays only for the comparisons: check(value, path, errors) returns the cleaned value, appends
+constraint violations to errors and raises SerializationException for a value of the wrong JSON type. Top-level
+member paths are precomputed; nested ones are formatted only for the members and elements a request has.
+"""
+import functools
 import math
+from typing import NoReturn
 
 from botocore.model import Shape, StructureShape
 
 from ..errors import SerializationException, ValidationException
-from .javaregex import compiled
+from .javaregex import matcher
 
 _INT_RANGE = {"integer": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
 _JSON_KINDS = {
     "structure": "an object", "list": "an array", "string": "a string", "boolean": "a boolean",
     "integer": "an integer", "long": "an integer", "timestamp": "a number of epoch seconds",
 }
+_NOT_NULL = "Member must not be null"
 
 
 def validate(shape: StructureShape, params: dict) -> dict:
     """Returns params restricted to the shape's members (timestamps as floats) or raises the AWS error."""
     errors: list[str] = []
-    cleaned = _structure(shape, params, "", errors)
+    cleaned = _checker(shape)(params, "", errors)
     if errors:
         plural = "s" if len(errors) > 1 else ""
         raise ValidationException(f"{len(errors)} validation error{plural} detected: " + "; ".join(errors))
@@ -37,69 +46,152 @@ def java_repr(value) -> str:
 
 
 def _violation(path: str, value, rule: str) -> str:
+    """One entry of a ValidationException's list."""
     shown = "null" if value is None else f"'{java_repr(value)}'"
     return f"Value {shown} at '{path}' failed to satisfy constraint: {rule}"
 
 
-def _structure(shape: StructureShape, params, path: str, errors: list[str]) -> dict:
-    _expect(shape, params, path)
-    required = shape.required_members
-    cleaned = {}
-    for name, member in shape.members.items():
-        member_path = f"{path}.{_camel(name)}" if path else _camel(name)
-        value = params.get(name)
-        if value is None:
-            if name in required:
-                errors.append(_violation(member_path, None, "Member must not be null"))
-            continue
-        cleaned[name] = _value(member, value, member_path, errors)
-    return cleaned
-
-
-def _value(shape: Shape, value, path: str, errors: list[str]):
+@functools.cache
+def _checker(shape: Shape):
+    """The compiled check of shape's values, cached per shape object (model shapes live as long as the process)."""
     kind = shape.type_name
     if kind == "structure":
-        return _structure(shape, value, path, errors)
+        return _structure_checker(shape)
     if kind == "list":
-        return _list(shape, value, path, errors)
-    value = _scalar(shape, value, path)
-    errors.extend(_violation(path, value, rule) for rule in _rules(shape, value))
-    return value
+        return _list_checker(shape)
+    clean, rules = _scalar(shape)
+    if rules is None:
+        return lambda value, path, errors: clean(value, path)
+
+    def check(value, path: str, errors: list[str]):
+        value = clean(value, path)
+        broken = rules(value)
+        if broken:
+            errors.extend(_violation(path, value, rule) for rule in broken)
+        return value
+    return check
 
 
-def _list(shape, value, path: str, errors: list[str]) -> list:
-    _expect(shape, value, path)
-    errors.extend(_violation(path, value, rule) for rule in _rules(shape, value))
-    member = shape.member
-    if member.type_name in ("structure", "list"):
-        return [_value(member, item, f"{path}.{i}.member", errors) for i, item in enumerate(value, 1)]
-    items, broken = [], []
-    for i, item in enumerate(value, 1):
-        if item is None:
-            broken.append("Member must not be null")
+def _structure_checker(shape: StructureShape):
+    """Checks an object member by member, in model order, keeping only the model's members."""
+    required = shape.required_members
+    members = tuple((name, _camel(name), _checker(member), name in required)
+                    for name, member in shape.members.items())
+
+    def check(value, path: str, errors: list[str]) -> dict:
+        if not isinstance(value, dict):
+            _mismatch("structure", value, path)
+        cleaned = {}
+        for name, camel, check_member, needed in members:
+            item = value.get(name)
+            if item is None and not needed:
+                continue
+            member_path = f"{path}.{camel}" if path else camel
+            if item is None:
+                errors.append(_violation(member_path, None, _NOT_NULL))
+            else:
+                cleaned[name] = check_member(item, member_path, errors)
+        return cleaned
+    return check
+
+
+def _list_checker(shape: Shape):
+    """Checks an array's length, then its elements (scalar elements' broken rules are reported once, for the list)."""
+    too_short, too_long = _bounds(shape.metadata, "length")
+    check_items = _nested_items(shape.member) if shape.member.type_name in ("structure", "list") else (
+        _scalar_items(shape.member))
+
+    def check(value, path: str, errors: list[str]) -> list:
+        if not isinstance(value, list):
+            _mismatch("list", value, path)
+        if too_short and len(value) < too_short[0]:
+            errors.append(_violation(path, value, too_short[1]))
+        if too_long and len(value) > too_long[0]:
+            errors.append(_violation(path, value, too_long[1]))
+        return check_items(value, path, errors)
+    return check
+
+
+def _nested_items(member: Shape):
+    """Checks the elements of an array of objects or arrays, each at its own path."""
+    check_item = _checker(member)
+    return lambda value, path, errors: [check_item(item, f"{path}.{i}.member", errors)
+                                        for i, item in enumerate(value, 1)]
+
+
+def _scalar_items(member: Shape):
+    """Checks the elements of an array of scalars; their broken rules make one violation of the whole array."""
+    clean, rules = _scalar(member)
+
+    def check_items(value: list, path: str, errors: list[str]) -> list:
+        items, broken = [], []
+        for i, item in enumerate(value, 1):
+            if item is None:
+                broken.append(_NOT_NULL)
+                items.append(item)
+                continue
+            item = clean(item, f"{path}.{i}.member")
             items.append(item)
-            continue
-        item = _scalar(member, item, f"{path}.{i}.member")
-        items.append(item)
-        broken.extend(rule for rule in _rules(member, item) if rule not in broken)
-    if broken:
-        errors.append(_violation(path, value, f"Member must satisfy constraint: [{', '.join(broken)}]"))
-    return items
+            if rules is not None:
+                broken.extend(rule for rule in rules(item) if rule not in broken)
+        if broken:
+            errors.append(_violation(path, value, f"Member must satisfy constraint: [{', '.join(broken)}]"))
+        return items
+    return check_items
 
 
-def _scalar(shape: Shape, value, path: str):
-    _expect(shape, value, path)
-    bounds = _INT_RANGE.get(shape.type_name)
-    if bounds and not bounds[0] <= value <= bounds[1]:
-        raise SerializationException(f"Number {value} at '{path}' is out of range for {shape.type_name}")
-    if shape.type_name == "timestamp":
-        seconds = float(value) if isinstance(value, float) or abs(value) < 2**53 else math.inf
-        if not math.isfinite(seconds):
-            raise SerializationException(f"Timestamp at '{path}' is out of range")
-        return seconds
-    if isinstance(value, str):
+def _scalar(shape: Shape):
+    """(clean, rules) for a scalar shape: clean(value, path) checks the JSON type (raising) and returns the value to
+    keep; rules(value) lists the constraint rules a clean value breaks, in Coral's order (None: it has none)."""
+    kind = shape.type_name
+    if kind == "string":
+        return _clean_string, _string_rules(shape)
+    if kind in _INT_RANGE:
+        return _integer_cleaner(kind), _number_rules(shape.metadata)
+    if kind == "boolean":
+        return _clean_boolean, None
+    if kind == "timestamp":
+        return _clean_timestamp, None
+    raise TypeError(f"no served input member is of type {kind}")
+
+
+def _clean_string(value, path: str) -> str:
+    """A JSON string that a store can hold."""
+    if not isinstance(value, str):
+        _mismatch("string", value, path)
+    if "\x00" in value or not value.isascii():
         _check_text(value, path)
     return value
+
+
+def _integer_cleaner(kind: str):
+    """clean for integer or long: a JSON integer within the Java type's range."""
+    low, high = _INT_RANGE[kind]
+
+    def clean(value, path: str) -> int:
+        if not isinstance(value, int) or isinstance(value, bool):
+            _mismatch(kind, value, path)
+        if not low <= value <= high:
+            raise SerializationException(f"Number {value} at '{path}' is out of range for {kind}")
+        return value
+    return clean
+
+
+def _clean_boolean(value, path: str) -> bool:
+    """A JSON boolean."""
+    if not isinstance(value, bool):
+        _mismatch("boolean", value, path)
+    return value
+
+
+def _clean_timestamp(value, path: str) -> float:
+    """A JSON number of epoch seconds, as a finite float."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        _mismatch("timestamp", value, path)
+    seconds = float(value) if isinstance(value, float) or abs(value) < 2**53 else math.inf
+    if not math.isfinite(seconds):
+        raise SerializationException(f"Timestamp at '{path}' is out of range")
+    return seconds
 
 
 def _check_text(value: str, path: str) -> None:
@@ -113,23 +205,14 @@ def _check_text(value: str, path: str) -> None:
             raise SerializationException(f"String at '{path}' is not valid Unicode (unpaired surrogate)") from None
 
 
-def _expect(shape: Shape, value, path: str) -> None:
-    kind = shape.type_name
-    ok = {
-        "structure": isinstance(value, dict),
-        "list": isinstance(value, list),
-        "string": isinstance(value, str),
-        "boolean": isinstance(value, bool),
-        "integer": isinstance(value, int) and not isinstance(value, bool),
-        "long": isinstance(value, int) and not isinstance(value, bool),
-        "timestamp": isinstance(value, (int, float)) and not isinstance(value, bool),
-    }.get(kind, True)
-    if not ok:
-        where = f" at '{path}'" if path else ""
-        raise SerializationException(f"Expected {_JSON_KINDS[kind]}{where}, got {_json_kind(value)}")
+def _mismatch(kind: str, value, path: str) -> NoReturn:
+    """Raises the error for a value of the wrong JSON type."""
+    where = f" at '{path}'" if path else ""
+    raise SerializationException(f"Expected {_JSON_KINDS[kind]}{where}, got {_json_kind(value)}")
 
 
 def _json_kind(value) -> str:
+    """The JSON type of a decoded value, as the error for a wrong type names it."""
     for types, name in ((bool, "a boolean"), ((int, float), "a number"), (str, "a string"),
                         (list, "an array"), (dict, "an object")):
         if isinstance(value, types):
@@ -137,33 +220,57 @@ def _json_kind(value) -> str:
     return "null"
 
 
-def _rules(shape: Shape, value) -> list[str]:
-    """The constraint rules of shape that value breaks, in Coral's wording."""
-    meta = shape.metadata
-    broken = []
-    if isinstance(value, (str, list)):
-        size = _utf16_len(value) if isinstance(value, str) else len(value)
-        if "min" in meta and size < meta["min"]:
-            broken.append(f"Member must have length greater than or equal to {meta['min']}")
-        if "max" in meta and size > meta["max"]:
-            broken.append(f"Member must have length less than or equal to {meta['max']}")
-    elif isinstance(value, int) and not isinstance(value, bool):
-        if "min" in meta and value < meta["min"]:
-            broken.append(f"Member must have value greater than or equal to {meta['min']}")
-        if "max" in meta and value > meta["max"]:
-            broken.append(f"Member must have value less than or equal to {meta['max']}")
-    if isinstance(value, str):
-        if shape.enum and value not in shape.enum:
-            broken.append(f"Member must satisfy enum value set: [{', '.join(shape.enum)}]")
-        pattern = meta.get("pattern")
-        if pattern is not None and not compiled(pattern).fullmatch(value):
-            broken.append(f"Member must satisfy regular expression pattern: {_shown_pattern(pattern)}")
-    return broken
+def _string_rules(shape: Shape):
+    """rules for a string shape: length in UTF-16 units, enum, then pattern (None when it has no constraint)."""
+    too_short, too_long = _bounds(shape.metadata, "length")
+    enum, pattern = shape.enum, shape.metadata.get("pattern")
+    if not (too_short or too_long or enum or pattern is not None):
+        return None
+    allowed, off_enum = frozenset(enum), f"Member must satisfy enum value set: [{', '.join(enum)}]"
+    fits = matcher(pattern) if pattern is not None else None
+    off_pattern = (f"Member must satisfy regular expression pattern: {_shown_pattern(pattern)}"
+                   if pattern is not None else None)
+
+    def rules(value: str) -> list[str]:
+        broken = []
+        size = len(value) if value.isascii() else _utf16_len(value)
+        if too_short and size < too_short[0]:
+            broken.append(too_short[1])
+        if too_long and size > too_long[0]:
+            broken.append(too_long[1])
+        if enum and value not in allowed:
+            broken.append(off_enum)
+        if fits is not None and not fits(value):
+            broken.append(off_pattern)
+        return broken
+    return rules
+
+
+def _number_rules(meta: dict):
+    """rules for an integer shape: its value bounds (None when it has none)."""
+    too_small, too_large = _bounds(meta, "value")
+    if not (too_small or too_large):
+        return None
+
+    def rules(value: int) -> list[str]:
+        broken = []
+        if too_small and value < too_small[0]:
+            broken.append(too_small[1])
+        if too_large and value > too_large[0]:
+            broken.append(too_large[1])
+        return broken
+    return rules
+
+
+def _bounds(meta: dict, measure: str) -> tuple:
+    """(min, rule text) and (max, rule text) for a shape's length or value; None for a bound it lacks."""
+    return tuple((meta[bound], f"Member must have {measure} {relation} {meta[bound]}") if bound in meta else None
+                 for bound, relation in (("min", "greater than or equal to"), ("max", "less than or equal to")))
 
 
 def _utf16_len(text: str) -> int:
-    """String length as Java counts it (UTF-16 code units)."""
-    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+    """String length as Java counts it (UTF-16 code units; a lone surrogate is one)."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def _shown_pattern(pattern: str) -> str:
@@ -172,4 +279,5 @@ def _shown_pattern(pattern: str) -> str:
 
 
 def _camel(name: str) -> str:
+    """A member name as Coral's paths spell it."""
     return name[:1].lower() + name[1:]

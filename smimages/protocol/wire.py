@@ -1,4 +1,6 @@
 """AWS JSON 1.1 framing: request bodies to dicts, output shapes to bytes, errors to AWS error bodies."""
+import codecs
+import functools
 import json
 import math
 
@@ -13,6 +15,8 @@ MAX_BODY_BYTES = 1024 * 1024
 MAX_JSON_DEPTH = 32
 MAX_HEADER_BYTES = 16 * 1024  # request target and headers together
 MAX_HEADER_COUNT = 100
+# Every object and array it encodes is built fresh by _shaper or error_body, so none can contain itself.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), check_circular=False)
 
 
 def _reject_constant(name: str):
@@ -39,15 +43,40 @@ def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
     return value
 
 
-def _check_depth(value) -> None:
-    """Refuses arrays and objects nested deeper than MAX_JSON_DEPTH (the served shapes need 3)."""
-    stack = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > MAX_JSON_DEPTH:
-            raise SerializationException(f"JSON nesting is deeper than {MAX_JSON_DEPTH} levels")
-        children = node.values() if isinstance(node, dict) else node
-        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+_JSON_SPACE = " \t\n\r"
+_CONTAINERS = (dict, list)
+_QUICK = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
+_STRICT = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float, object_pairs_hook=_unique_keys)
+
+
+def _census(document: dict) -> tuple[int, int, int]:
+    """(members of its objects, ':' in its string values, nesting depth) of a decoded request; the body is level 1."""
+    members = colons = depth = 0
+    level = [document]
+    while level:
+        depth += 1
+        inner = []
+        for node in level:
+            if isinstance(node, dict):
+                members += len(node)
+                node = node.values()
+            for child in node:
+                if isinstance(child, str):
+                    colons += child.count(":")
+                elif isinstance(child, _CONTAINERS):
+                    inner.append(child)
+        level = inner
+    return members, colons, depth
+
+
+def _none_repeated(text: str, census: tuple[int, int, int]) -> bool:
+    """Whether decoding text kept every member, given the _census of what it kept.
+
+    Each member takes one ':' outside strings, so none was repeated if the members kept account for every ':' that
+    is not in a string value; without escapes in text, those are exactly the ':' seen in the decoded values.
+    """
+    members, colons, _ = census
+    return members == text.count(":") - (colons if "\\" not in text else 0)
 
 
 def parse_body(body: bytes) -> dict:
@@ -57,18 +86,37 @@ def parse_body(body: bytes) -> dict:
     if not body.strip():
         return {}
     try:
-        text = body.decode("utf-8-sig")
+        text = (body[3:] if body.startswith(codecs.BOM_UTF8) else body).decode()
     except UnicodeDecodeError:
         raise SerializationException("Request body is not valid UTF-8") from None
+    document = _quick_parse(text)
+    census = _census(document) if isinstance(document, dict) else None
+    if census is None or not _none_repeated(text, census):
+        document = _strict_parse(text)  # refused, not an object or maybe a repeated key: parse checking each object
+        if not isinstance(document, dict):
+            raise SerializationException("Request body must be a JSON object")
+        census = _census(document)
+    if census[2] > MAX_JSON_DEPTH:
+        raise SerializationException(f"JSON nesting is deeper than {MAX_JSON_DEPTH} levels")
+    return document
+
+
+def _quick_parse(text: str):
+    """The JSON value of text, its objects not checked for repeated keys; None if text is refused (or is null)."""
+    text = text.strip(_JSON_SPACE)
     try:
-        value = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float,
-                           object_pairs_hook=_unique_keys)
+        value, end = _QUICK.raw_decode(text)
+    except (ValueError, RecursionError, SerializationException):
+        return None
+    return value if end == len(text) else None
+
+
+def _strict_parse(text: str):
+    """The JSON value of text, each object checked for a repeated key; raises the body's SerializationException."""
+    try:
+        return _STRICT.decode(text)
     except (ValueError, RecursionError):
         raise SerializationException() from None
-    if not isinstance(value, dict):
-        raise SerializationException("Request body must be a JSON object")
-    _check_depth(value)
-    return value
 
 
 def operation_name(target: str | None) -> str | None:
@@ -80,19 +128,43 @@ def operation_name(target: str | None) -> str | None:
 
 def serialize(shape: Shape | None, value: dict) -> bytes:
     """Encodes an operation result, keeping only the output shape's members."""
-    return json.dumps(_shaped(shape, value) if shape is not None else {}, separators=(",", ":")).encode()
+    if shape is None:
+        return b"{}"
+    shaped = _shaper(shape)
+    return _ENCODER.encode(value if shaped is None else shaped(value)).encode()
 
 
-def _shaped(shape: Shape, value):
+@functools.cache
+def _shaper(shape: Shape):
+    """What shapes a value of shape for the wire (None: it goes out as it is); cached per shape object."""
     kind = shape.type_name
     if kind == "structure":
-        return {name: _shaped(member, value[name])
-                for name, member in shape.members.items() if value.get(name) is not None}
+        return _structure_shaper(shape)
     if kind == "list":
-        return [_shaped(shape.member, item) for item in value]
+        shaped = _shaper(shape.member)
+        return list if shaped is None else (lambda value: [shaped(item) for item in value])
     if kind == "timestamp":
-        return round(value, 3)
-    return value
+        return _milliseconds
+    return None
+
+
+def _structure_shaper(shape: Shape):
+    """Keeps the members the shape names and the value sets (not None), in the shape's order."""
+    members = tuple((name, _shaper(member)) for name, member in shape.members.items())
+
+    def shaped(value: dict) -> dict:
+        out = {}
+        for name, member in members:
+            item = value.get(name)
+            if item is not None:
+                out[name] = item if member is None else member(item)
+        return out
+    return shaped
+
+
+def _milliseconds(seconds: float) -> float:
+    """Epoch seconds as the wire carries them: rounded to the millisecond."""
+    return round(seconds, 3)
 
 
 def error_body(error: ServiceError) -> bytes:
@@ -100,4 +172,4 @@ def error_body(error: ServiceError) -> bytes:
     doc = {"__type": error.code}
     if error.message is not None:
         doc["message"] = doc["Message"] = error.message
-    return json.dumps(doc, separators=(",", ":")).encode()
+    return _ENCODER.encode(doc).encode()

@@ -1,18 +1,20 @@
 """Opens a catalog database by URL (SQLite or PostgreSQL), migrates it, and hands out transactions."""
 import contextlib
 import os
+import threading
+import weakref
 from pathlib import Path
-from typing import Iterator
+from typing import ContextManager, Iterator
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from platformdirs import user_data_dir
-from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import NullPool, Pool, StaticPool
 
 from .sql import Conflict, Aborted, Transaction
 
@@ -26,16 +28,25 @@ class SchemaTooNew(Exception):
     """The database was migrated by a newer smimages than this one."""
 
 
+def _in_memory(url: URL) -> bool:
+    """Whether a SQLite URL names an in-memory database (one connection holds it all)."""
+    return url.database in (None, "", ":memory:")
+
+
+def _sqlite_engine(url: URL, poolclass: type[Pool] | None) -> Engine:
+    """A SQLite engine whose connections the catalog has set up (see _sqlite_pragmas)."""
+    engine = create_engine(url, connect_args={"check_same_thread": False}, poolclass=poolclass)
+    _sqlite_pragmas(engine, _in_memory(url))
+    return engine
+
+
 def _engine(url: str, pool_size: int) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        memory = parsed.database in (None, "", ":memory:")
+        memory = _in_memory(parsed)
         if not memory:
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(parsed, connect_args={"check_same_thread": False},
-                               poolclass=StaticPool if memory else None)
-        _sqlite_pragmas(engine, memory)
-        return engine
+        return _sqlite_engine(parsed, StaticPool if memory else None)
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
     # Named in pg_stat_activity unless the URL names it. No pool_pre_ping (a round trip per transaction): a
@@ -64,6 +75,60 @@ def _sqlite_pragmas(engine: Engine, memory: bool) -> None:
             conn.exec_driver_sql("BEGIN")
 
 
+class _ThreadReaders:
+    """SQLite reads without a pool checkout: each thread keeps one connection open for its reads.
+
+    A SQLite read runs each statement on its own (no BEGIN: see _sqlite_pragmas), and every read consumes its
+    rows, so between reads a connection holds no transaction and no statement: the next read sees all that was
+    committed before it, from any connection. The connections come from an engine of their own without a pool,
+    so they never take the writers' pooled ones; a thread's is closed when the thread ends, or by close()."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self._local = threading.local()
+        self._opened = weakref.WeakSet()  # every thread's connection, for close()
+        self._lock = threading.Lock()
+
+    def read(self) -> "_Read":
+        """One read on the calling thread's connection."""
+        return _Read(getattr(self._local, "conn", None) or self._open())
+
+    def _open(self) -> Connection:
+        """A new connection for the calling thread."""
+        conn = self._local.conn = self.engine.connect()
+        with self._lock:
+            self._opened.add(conn)
+        return conn
+
+    def close(self) -> None:
+        """Closes every thread's connection; a thread that reads again opens a new one."""
+        with self._lock:
+            opened, self._opened = list(self._opened), weakref.WeakSet()
+            self._local = threading.local()
+        for conn in opened:
+            conn.close()
+        self.engine.dispose()
+
+
+class _Read:
+    """One read on a kept connection; it leaves no transaction open behind it (a plain class: this is the per-request
+    path, and a generator-based context manager costs more)."""
+
+    __slots__ = ("_conn",)
+
+    def __init__(self, conn: Connection):
+        self._conn = conn
+
+    def __enter__(self) -> Transaction:
+        return Transaction(self._conn, False)
+
+    def __exit__(self, kind, *_) -> None:
+        if kind is None:
+            self._conn.commit()  # ends what a statement through SQLAlchemy began (SQLite itself has nothing to commit)
+        else:
+            self._conn.rollback()
+
+
 class Store:
     """The catalog database: migrations plus short transactions."""
 
@@ -76,17 +141,28 @@ class Store:
         # buys nothing on PostgreSQL: reads run in autocommit, saving the BEGIN and COMMIT round trips.
         self._reader = (self.engine.execution_options(isolation_level="AUTOCOMMIT") if self.locking
                         else self.engine)
+        # A SQLite file's reads run on a connection each thread keeps open; an in-memory database lives in its
+        # one pooled connection, so its reads take that one.
+        self._threads = (_ThreadReaders(_sqlite_engine(self.engine.url, NullPool))
+                         if self.dialect == "sqlite" and not _in_memory(self.engine.url) else None)
 
-    @contextlib.contextmanager
-    def transaction(self, write: bool = False, snapshot: bool = False) -> Iterator[Transaction]:
+    def transaction(self, write: bool = False, snapshot: bool = False) -> ContextManager[Transaction]:
         """A transaction that commits on success and rolls back on any exception.
 
         Writes lock what they change (BEGIN IMMEDIATE on SQLite, row locks on PostgreSQL). With `snapshot`,
         every statement sees the database as of the first one (REPEATABLE READ on PostgreSQL; a SQLite
-        transaction always does), e.g. for a consistent export of a catalog others keep writing to.
+        transaction always does), e.g. for a consistent export of a catalog others keep writing to. Other reads
+        see each statement's own snapshot, without BEGIN or COMMIT (see _ThreadReaders for SQLite files).
         A uniqueness violation surfaces as Conflict; a transaction the database aborted (a deadlock) or whose
         connection broke before it committed as Aborted: nothing was written, so the caller may run it again.
         (A connection lost during COMMIT leaves the outcome unknown, and stays an error.)"""
+        if self._threads is not None and not (write or snapshot):
+            return self._threads.read()  # a SQLite read: nothing it can raise is a Conflict or Aborted
+        return self._pooled(write, snapshot)
+
+    @contextlib.contextmanager
+    def _pooled(self, write: bool, snapshot: bool) -> Iterator[Transaction]:
+        """A transaction on a pooled connection (BEGIN IMMEDIATE / BEGIN on SQLite: _sqlite_pragmas)."""
         committing = False
         try:
             with (self.engine if write or snapshot else self._reader).connect() as conn:
@@ -137,6 +213,9 @@ class Store:
             return script.get_current_head()
 
     def dispose(self) -> None:
+        """Closes the database connections (once no transaction runs any more)."""
+        if self._threads is not None:
+            self._threads.close()
         self.engine.dispose()
 
 

@@ -1,5 +1,6 @@
 """The catalog's queries, written once in SQLAlchemy Core for both backends; rows come back as the clock shows them."""
 import functools
+from typing import Iterator
 
 from sqlalchemy import Connection, Float, and_, bindparam, case, delete, func, insert, or_, select, union_all, update
 from sqlalchemy.exc import IntegrityError
@@ -109,25 +110,70 @@ def _aliases_statement(one_version: bool, one_alias: bool, resume: bool):
 
 _PURGE_GONE_VERSIONS = delete(image_versions).where(image_versions.c.image_id == bindparam("image_id"),
                                                     _gone(image_versions))
+
+
 @functools.cache
 def _driver_sql(statement, dialect) -> tuple:
-    """A statement compiled once per dialect: (SQL text, the compiled form, positional parameter order or None)."""
+    """A statement compiled once per dialect: (SQL text, its parameters' fixed values, positional order or None)."""
     compiled = statement.compile(dialect=dialect)
-    return compiled.string, compiled, getattr(compiled, "positiontup", None)
+    positions = getattr(compiled, "positiontup", None)
+    return compiled.string, compiled.params, tuple(positions) if positions else None
 
 
-_IMAGE = select(images).where(images.c.account == bindparam("account"), images.c.region == bindparam("region"),
-                              images.c.name == bindparam("name"))
+_SELECTORS = ("number", "alias", "token", "latest")
+_IMAGE_COLUMNS = tuple(images.c.keys())
+_VERSION_COLUMNS = tuple(image_versions.c.keys())
+_NAMED = (images.c.account == bindparam("account"), images.c.region == bindparam("region"),
+          images.c.name == bindparam("name"))
+_IMAGE = select(images).where(*_NAMED)
 _IMAGE_LOCKED = _IMAGE.with_for_update()
-_VISIBLE_VERSIONS = select(image_versions).where(image_versions.c.image_id == bindparam("image_id"),
-                                                 _visible(image_versions))
-_VERSION_BY = {
-    "number": _VISIBLE_VERSIONS.where(image_versions.c.version == bindparam("key")),
-    "alias": _VISIBLE_VERSIONS.join(version_aliases, version_aliases.c.version_id == image_versions.c.id).where(
-        version_aliases.c.image_id == bindparam("image_id"), version_aliases.c.alias == bindparam("key")),
-    "token": _VISIBLE_VERSIONS.where(image_versions.c.client_token == bindparam("key")),
-    "latest": _VISIBLE_VERSIONS.order_by(image_versions.c.version.desc()).limit(1),
-}
+
+
+def _versions(by: str, image_id):
+    """The visible version of image `image_id` (a bound id or a joined image's column) by number, alias or client
+    token (bound as :key), or the highest-numbered one ("latest")."""
+    query = select(image_versions).where(image_versions.c.image_id == image_id, _visible(image_versions))
+    if by == "number":
+        return query.where(image_versions.c.version == bindparam("key"))
+    if by == "alias":
+        return query.join(version_aliases, version_aliases.c.version_id == image_versions.c.id).where(
+            version_aliases.c.image_id == image_id, version_aliases.c.alias == bindparam("key"))
+    if by == "token":
+        return query.where(image_versions.c.client_token == bindparam("key"))
+    # a subquery rather than ORDER BY ... LIMIT 1, which would sort every version once joined to images
+    newest = image_versions.alias("newest")
+    return query.where(image_versions.c.version == select(newest.c.version).where(
+        newest.c.image_id == image_id, _visible(newest)).order_by(newest.c.version.desc()).limit(1).scalar_subquery())
+
+
+_VERSION_BY = {by: _versions(by, bindparam("image_id")) for by in _SELECTORS}
+# a version and its image by the image's name, one round trip instead of two: after the version's columns, the
+# image's id, name and lifecycle (all a version's read needs of its image; each column fetched costs)
+JOINED_IMAGE_COLUMNS = ("id", "name", "status", "failure_reason", "modified_at", "pending_status", "pending_reason",
+                         "due_at")
+_IMAGE_VERSION_BY = {by: _versions(by, images.c.id).add_columns(*(images.c[c] for c in JOINED_IMAGE_COLUMNS))
+                     .where(*_NAMED) for by in _SELECTORS}
+
+
+def _selector(number: int | None, alias: str | None, token: str | None) -> tuple[str, object]:
+    """How a version is chosen: (by, key) for the first of number, alias and token given, else ("latest", None)."""
+    for by, key in (("number", number), ("alias", alias), ("token", token)):
+        if key is not None:
+            return by, key
+    return "latest", None
+
+
+def _image(values) -> dict:
+    """An images row from the driver's values, in column order."""
+    return dict(zip(_IMAGE_COLUMNS, values))
+
+
+def _version(values) -> dict:
+    """An image_versions row from the driver's values, in column order."""
+    row = dict(zip(_VERSION_COLUMNS, values))
+    if row["horovod"] is not None:
+        row["horovod"] = bool(row["horovod"])  # SQLite stores Booleans as 0 / 1
+    return row
 
 
 class Transaction:
@@ -137,21 +183,26 @@ class Transaction:
         self.conn = conn
         self.locking = locking
 
-    def _first(self, statement, params: dict) -> dict | None:
-        """The first row of a prebuilt single-table query, run on the driver's own cursor.
+    def _first(self, statement, params: dict) -> tuple | None:
+        """The first row of a prebuilt query, as the driver returns it, run on the driver's own cursor.
 
         For the per-request lookups: SQLAlchemy compiles the SQL once per dialect, and skipping its execution
-        layer here saves most of a lookup's cost (about 17 of 18 µs on SQLite). The columns must need no
-        result processing beyond what the driver returns (Booleans are converted by the caller)."""
-        sql, compiled, positions = _driver_sql(statement, self.conn.dialect)
-        values = compiled.construct_params(params)
+        layer here saves most of a lookup's cost (about 17 of 18 µs on SQLite). Parameters and columns go to
+        and from the driver unconverted, so they must need no type processing (callers convert Booleans)."""
+        sql, fixed, positions = _driver_sql(statement, self.conn.dialect)
+        values = {**fixed, **params}
         cursor = self.conn.connection.dbapi_connection.cursor()
         try:
-            cursor.execute(sql, tuple(values[name] for name in positions) if positions else values)
-            row = cursor.fetchone()
-            return None if row is None else dict(zip((d[0] for d in cursor.description), row))
+            cursor.execute(sql, tuple(map(values.__getitem__, positions)) if positions else values)
+            return cursor.fetchone()
         finally:
             cursor.close()
+
+    def _rows(self, statement, params: dict | None = None) -> Iterator[dict]:
+        """A statement's rows as dicts (SQLAlchemy's row mappings cost several times more to copy)."""
+        result = self.conn.execute(statement, params)
+        keys = tuple(result.keys())
+        return (dict(zip(keys, row)) for row in result)
 
     def _write(self, statement):
         try:
@@ -163,7 +214,8 @@ class Transaction:
 
     def image(self, account: str, region: str, name: str, now: float, lock: bool = False) -> dict | None:
         query = _IMAGE_LOCKED if lock and self.locking else _IMAGE
-        return effective(self._first(query, {"account": account, "region": region, "name": name}), now)
+        row = self._first(query, {"account": account, "region": region, "name": name})
+        return None if row is None else effective(_image(row), now)
 
     def lock_scope(self, account: str, region: str) -> None:
         """Makes concurrent writers of one (account, region) take turns until commit (SQLite writers always do)."""
@@ -193,8 +245,7 @@ class Transaction:
         if contains:
             escaped = "".join("/" + ch if ch in "%_/" else ch for ch in filters["NameContains"].lower())
             params["contains"] = f"%{escaped}%"
-        rows = self.conn.execute(statement, params).mappings()
-        return [(effective(row, now), [row["sort_key"], row["id"]]) for row in rows]
+        return [(effective(row, now), [row["sort_key"], row["id"]]) for row in self._rows(statement, params)]
 
     # versions
 
@@ -220,18 +271,29 @@ class Transaction:
     def version(self, image_id: int, now: float, number: int | None = None, alias: str | None = None,
                 token: str | None = None) -> dict | None:
         """One version by number, alias or client token; the highest-numbered visible one if none is given."""
-        by, key = next(((by, key) for by, key in (("number", number), ("alias", alias), ("token", token))
-                        if key is not None), ("latest", None))
+        by, key = _selector(number, alias, token)
         row = self._first(_VERSION_BY[by], {"image_id": image_id, "now": now, "key": key})
-        if row is not None and row["horovod"] is not None:
-            row["horovod"] = bool(row["horovod"])  # SQLite stores Booleans as 0 / 1
-        return effective(row, now)
+        return None if row is None else effective(_version(row), now)
+
+    def image_version(self, account: str, region: str, name: str, now: float, number: int | None = None,
+                      alias: str | None = None) -> tuple[dict, dict] | None:
+        """An image by name (its id, name and lifecycle) and one of its versions, as image() then version() find
+        them, in one statement; None when either is missing."""
+        by, key = _selector(number, alias, None)
+        row = self._first(_IMAGE_VERSION_BY[by], {"account": account, "region": region, "name": name, "now": now,
+                                                   "key": key})
+        if row is None:
+            return None
+        split = len(_VERSION_COLUMNS)
+        image = effective(dict(zip(JOINED_IMAGE_COLUMNS, row[split:])), now)
+        version = effective(_version(row[:split]), now)
+        return (image, version) if image and version else None
 
     def list_versions(self, image_id: int, now: float, filters: dict, sort_by: str, descending: bool,
                       after: list | None, limit: int) -> list[tuple]:
         names, params = _list_params(now, filters, after, limit)
         statement = _list_versions_statement(sort_by, descending, after is not None, names)
-        rows = self.conn.execute(statement, {**params, "image_id": image_id}).mappings()
+        rows = self._rows(statement, {**params, "image_id": image_id})
         return [(effective(row, now), [row["sort_key"], row["version"]]) for row in rows]
 
     # aliases
@@ -266,7 +328,7 @@ class Transaction:
             query = query.where(image_tags.c.id > after)
         if limit is not None:
             query = query.limit(limit + 1)
-        return [dict(row) for row in self.conn.execute(query).mappings()]
+        return list(self._rows(query))
 
     def put_tags(self, image_id: int, tags: dict[str, str], existing: list[dict]) -> None:
         """Adds tags to an image that has `existing` (its tags() rows), overwriting the values of known keys."""

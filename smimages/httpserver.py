@@ -1,0 +1,151 @@
+"""The HTTP server: uvicorn on httptools (and uvloop where it exists), with the request-head limits and read deadline."""
+import functools
+import importlib.util
+
+import httptools
+import uvicorn
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+
+from .app import refusal
+from .errors import RequestHeaderSectionTooLarge, RequestTimeout, ServiceError
+from .protocol.wire import MAX_HEADER_BYTES, MAX_HEADER_COUNT
+
+DEFAULT_REQUEST_TIMEOUT = 20.0
+
+
+def _head_too_large() -> RequestHeaderSectionTooLarge:
+    return RequestHeaderSectionTooLarge("Your request header section exceeds the maximum allowed size.")
+
+
+class Protocol(HttpToolsProtocol):
+    """One client connection, as uvicorn serves it, refusing in AWS's error shape (and closing) a request whose
+    head passes MAX_HEADER_BYTES or MAX_HEADER_COUNT, or that is not wholly received within `request_timeout`."""
+
+    def __init__(self, *args, request_timeout: float = DEFAULT_REQUEST_TIMEOUT, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.request_timeout = request_timeout
+        self._deadline = None  # the timer that answers 408 unless the request is all here first
+        # The head's size, two ways: what the parser has handed over (exact), and the bytes received while inside
+        # the head, which bounds what the parser buffers of a header that never ends (it counts the chunk the
+        # request began in only when the request began at the start of it).
+        self._head_bytes: int | None = None  # None outside a request head
+        self._head_count = self._unparsed = self._chunk = 0
+        self._in_message, self._fresh = False, False
+
+    def data_received(self, data: bytes) -> None:
+        self._unset_keepalive_if_required()
+        self._fresh, self._chunk = not self._in_message, len(data)
+        if self._head_bytes is not None:
+            self._unparsed += len(data)
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserCallbackError as exc:
+            if not isinstance(exc.__context__, ServiceError):
+                raise
+            self._refuse(exc.__context__)
+        except httptools.HttpParserError:
+            self.send_400_response("Invalid HTTP request received.")
+        except httptools.HttpParserUpgrade:
+            self._unsupported_upgrade_warning()
+        else:
+            if self._head_bytes is not None and self._unparsed > MAX_HEADER_BYTES:
+                self._refuse(_head_too_large())
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._in_message, self._head_bytes, self._head_count = True, 0, 0
+        self._unparsed = self._chunk if self._fresh else 0
+        self._deadline = self.loop.call_later(self.request_timeout, self._too_slow)
+
+    def on_url(self, url: bytes) -> None:
+        self._count_head(len(url))
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._head_count += 1
+        self._count_head(len(name) + len(value) + 4)
+        super().on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        self._head_bytes = None
+        super().on_headers_complete()
+        _OneWrite(self.transport, self.cycle)
+
+    def on_message_complete(self) -> None:
+        self._in_message = self._fresh = False
+        self._cancel_deadline()
+        super().on_message_complete()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_deadline()
+        super().connection_lost(exc)
+
+    def _count_head(self, size: int) -> None:
+        self._head_bytes += size
+        if self._head_bytes > MAX_HEADER_BYTES or self._head_count > MAX_HEADER_COUNT:
+            raise _head_too_large()
+
+    def _cancel_deadline(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _too_slow(self) -> None:
+        """The request is not all here in time: the app (if it is waiting for the body) sees the client leave."""
+        self._deadline = None
+        cycle = self.cycle if self._head_bytes is None else None  # None: the app has not seen this request yet
+        if cycle is not None and not cycle.response_complete:
+            cycle.disconnected = True
+            cycle.message_event.set()
+            if cycle.response_started:
+                self.transport.close()
+                return
+        self._refuse(RequestTimeout("Your socket connection to the server was not read from or written to within "
+                                    "the timeout period. Idle connections will be closed."))
+
+    def _refuse(self, error: ServiceError) -> None:
+        """Answers the error and closes the connection, whatever else the client has sent."""
+        response = refusal(error)
+        lines = [STATUS_LINE[response.status], *(f"{name}: {value}\r\n".encode() for name, value in response.headers),
+                 b"content-length: %d\r\n\r\n" % len(response.body), response.body]
+        self.transport.write(b"".join(lines))
+        self.transport.close()
+
+
+class _OneWrite:
+    """A response's view of its connection: what it writes once started leaves in one write when it completes
+    (uvicorn writes the status line and headers, then the body: a system call, and a packet, each)."""
+
+    def __init__(self, transport, cycle):
+        self._transport, self._cycle, self._held, self._completed = transport, cycle, [], cycle.on_response
+        cycle.transport, cycle.on_response = self, self._complete
+
+    def write(self, data: bytes) -> None:
+        if self._cycle.response_started:
+            self._held.append(data)
+        else:  # an interim "100 Continue" goes out at once
+            self._transport.write(data)
+
+    def is_closing(self) -> bool:
+        return self._transport.is_closing()
+
+    def close(self) -> None:
+        self._flush()
+        self._transport.close()
+
+    def _complete(self) -> None:
+        self._flush()
+        self._completed()
+
+    def _flush(self) -> None:
+        if self._held:
+            self._transport.write(b"".join(self._held))
+            self._held = []
+
+
+def options(request_timeout: float = DEFAULT_REQUEST_TIMEOUT) -> dict:
+    """The uvicorn.run / uvicorn.Config arguments that serve an app with Protocol, without uvicorn's access log
+    (smimages logs requests itself) or its `server: uvicorn` header."""
+    return {"http": functools.partial(Protocol, request_timeout=request_timeout), "ws": "none",
+            "loop": "uvloop" if importlib.util.find_spec("uvloop") else "asyncio", "proxy_headers": False,
+            "log_config": None, "access_log": False, "server_header": False}

@@ -1,0 +1,185 @@
+"""The store's read path: SQLite file reads on each thread's own open connection, and an image with one of its
+versions found in one statement. Neither may change what a read sees."""
+import gc
+import sqlite3
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from botocore.exceptions import ClientError
+from sqlalchemy import event, text
+
+from conftest import BASE, ROLE, error_of
+from smimages.operations.service import Settings
+from smimages.store import Store
+from smimages.store.sql import JOINED_IMAGE_COLUMNS
+from smimages.testing import InProcess
+
+ACCOUNT, REGION = "000000000000", "us-east-1"  # what InProcess clients' access key stands for
+
+
+@pytest.fixture
+def file_url(tmp_path):
+    return f"sqlite:///{tmp_path / 'state.db'}"
+
+
+@pytest.fixture
+def store(file_url):
+    store = Store(file_url)
+    store.migrate()
+    yield store
+    store.dispose()
+
+
+@pytest.fixture
+def other_thread():
+    """One thread of its own, kept alive between calls (so it keeps its read connection)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        yield lambda fn, *args: pool.submit(fn, *args).result()
+
+
+def read_connection(store):
+    with store.transaction() as tx:
+        return tx.conn
+
+
+def count_images(store) -> int:
+    with store.transaction() as tx:
+        return tx.count_images(ACCOUNT, REGION, 0.0)
+
+
+def insert_image(store, name: str) -> None:
+    with store.transaction(write=True) as tx:
+        tx.insert_image({"account": ACCOUNT, "region": REGION, "name": name, "name_key": name, "role_arn": ROLE,
+                         "next_version": 0, "status": "CREATED", "created_at": 0.0, "modified_at": 0.0})
+
+
+def test_each_thread_reads_on_one_open_connection_without_the_pool(store, other_thread):
+    checkouts = []
+    event.listen(store.engine, "checkout", lambda *_: checkouts.append(1))
+    mine = read_connection(store)
+    assert read_connection(store) is mine and not mine.in_transaction()
+    theirs = other_thread(read_connection, store)
+    assert theirs is not mine and other_thread(read_connection, store) is theirs
+    assert checkouts == []
+    with store.transaction(write=True) as tx:
+        assert tx.conn is not mine
+    assert checkouts == [1]
+
+
+def test_every_read_sees_what_was_committed_before_it(store, other_thread):
+    assert count_images(store) == other_thread(count_images, store) == 0  # both threads hold a connection now
+    insert_image(store, "mine")
+    assert count_images(store) == other_thread(count_images, store) == 1
+    other_thread(insert_image, store, "theirs")
+    assert count_images(store) == other_thread(count_images, store) == 2
+
+
+def test_a_failed_read_leaves_nothing_open(store):
+    with pytest.raises(RuntimeError):
+        with store.transaction() as tx:
+            tx.conn.execute(text("SELECT count(*) FROM images")).scalar()
+            raise RuntimeError
+    assert not read_connection(store).in_transaction()
+    insert_image(store, "after")
+    assert count_images(store) == 1
+
+
+def test_writes_and_snapshots_keep_their_transactions(store):
+    statements = []
+    event.listen(store.engine, "before_cursor_execute", lambda _c, _cur, sql, *_: statements.append(sql))
+    insert_image(store, "img")
+    with store.transaction(snapshot=True) as tx:
+        tx.count_images(ACCOUNT, REGION, 0.0)
+    assert statements[0] == "BEGIN IMMEDIATE" and statements[2] == "BEGIN"
+
+
+def test_dispose_closes_every_thread_connection_and_reads_go_on(store, other_thread):
+    connections = [read_connection(store), other_thread(read_connection, store)]
+    store.dispose()
+    assert all(conn.closed for conn in connections)
+    assert read_connection(store) not in connections and other_thread(read_connection, store) not in connections
+    assert count_images(store) == 0
+
+
+def test_a_thread_connection_closes_when_the_thread_ends(store):
+    opened = []
+    thread = threading.Thread(target=lambda: opened.append(read_connection(store).connection.dbapi_connection))
+    thread.start()
+    thread.join()
+    gc.collect()
+    with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+        opened[0].execute("SELECT 1")
+
+
+def test_an_in_memory_catalog_reads_through_its_one_pooled_connection():
+    store = Store("sqlite://")
+    try:
+        checkouts = []
+        event.listen(store.engine, "checkout", lambda *_: checkouts.append(1))
+        read_connection(store)
+        assert checkouts == [1]
+    finally:
+        store.dispose()
+
+
+@pytest.fixture(params=["sqlite-file", "sqlite-memory", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def catalog(request, file_url):
+    """A catalog whose resources are in every state a lookup must tell apart, and the time it was built."""
+    url = {"sqlite-file": file_url, "sqlite-memory": "sqlite://"}.get(request.param) or request.getfixturevalue(
+        "pg_url")
+    svc = InProcess(url, Settings(transition_delay=10))
+    sm = svc.client()
+    for name in ("img", "doomed", "emptied"):
+        sm.create_image(ImageName=name, RoleArn=ROLE)
+    svc.advance(10)
+    for number in range(1, 5):
+        sm.create_image_version(ImageName="img", BaseImage=BASE, Aliases=[f"a{number}"])
+    sm.create_image_version(ImageName="doomed", BaseImage=BASE, Aliases=["a1"])
+    sm.create_image_version(ImageName="emptied", BaseImage=BASE)
+    svc.advance(10)
+    sm.update_image_version(ImageName="img", Version=3, Horovod=True)
+    for name, number in (("img", 4), ("img", 2), ("emptied", 1)):
+        sm.delete_image_version(ImageName=name, Version=number)  # gone at +10
+    sm.delete_image(ImageName="doomed")
+    yield svc, svc.now()
+    svc.close()
+
+
+def test_image_version_finds_what_image_then_version_find(catalog):
+    svc, built = catalog
+    selectors = [{}, *({"number": n} for n in range(1, 6)), *({"alias": f"a{n}"} for n in range(1, 6))]
+    found = 0
+    with svc.service.store.transaction() as tx:
+        for now in (built, built + 10):  # deletions pending, then done
+            for name in ("img", "doomed", "emptied", "missing"):
+                for selector in selectors:
+                    image = tx.image(ACCOUNT, REGION, name, now)
+                    version = image and tx.version(image["id"], now, **selector)
+                    # of the image, the joined lookup keeps its id, name and lifecycle
+                    expected = ({key: image[key] for key in JOINED_IMAGE_COLUMNS}, version) if version else None
+                    assert tx.image_version(ACCOUNT, REGION, name, now, **selector) == expected, (now, name, selector)
+                    found += expected is not None
+        # before the deletions are due: img's latest, 1-4, a1-a4, doomed's latest, 1, a1, emptied's latest, 1;
+        # after: img's latest (3), 1, 3, a1, a3
+        assert found == 14 + 5
+        assert tx.image_version(ACCOUNT, REGION, "img", built + 10)[1]["version"] == 3
+        assert tx.image_version(ACCOUNT, REGION, "img", built, number=3)[1]["horovod"] is True
+
+
+def test_a_missing_image_and_a_missing_version_keep_their_errors(sm):
+    sm.create_image(ImageName="img", RoleArn=ROLE)
+    sm.create_image_version(ImageName="img", BaseImage=BASE)
+    arn = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:image"
+    for call, message in [
+        (lambda: sm.list_aliases(ImageName="nope", Version=1), f"Image with ARN {arn}/nope does not exist"),
+        (lambda: sm.list_aliases(ImageName="img", Version=2),
+         f"ImageVersion with ARN {arn}-version/img/2 does not exist"),
+        (lambda: sm.describe_image_version(ImageName="nope", Version=1),
+         f"ImageVersion with ARN {arn}-version/nope/1 does not exist"),
+        (lambda: sm.describe_image_version(ImageName="nope", Alias="x"),
+         "ImageVersion with Alias x for Image nope does not exist"),
+    ]:
+        with pytest.raises(ClientError) as exc:
+            call()
+        assert error_of(exc) == ("ResourceNotFound", message)
