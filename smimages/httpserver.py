@@ -58,12 +58,16 @@ class Protocol(HttpToolsProtocol):
         self._deadline = self.loop.call_later(self.request_timeout, self._too_slow)
 
     def on_url(self, url: bytes) -> None:
-        self._count_head(len(url))
+        self._head_bytes += len(url)
+        if self._head_bytes > MAX_HEADER_BYTES:
+            raise _head_too_large()
         super().on_url(url)
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._head_count += 1
-        self._count_head(len(name) + len(value) + 4)
+        self._head_bytes += len(name) + len(value) + 4
+        if self._head_bytes > MAX_HEADER_BYTES or self._head_count > MAX_HEADER_COUNT:
+            raise _head_too_large()
         super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
@@ -79,11 +83,6 @@ class Protocol(HttpToolsProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_deadline()
         super().connection_lost(exc)
-
-    def _count_head(self, size: int) -> None:
-        self._head_bytes += size
-        if self._head_bytes > MAX_HEADER_BYTES or self._head_count > MAX_HEADER_COUNT:
-            raise _head_too_large()
 
     def _cancel_deadline(self) -> None:
         if self._deadline is not None:

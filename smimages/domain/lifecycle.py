@@ -57,11 +57,11 @@ def answered(transitions: Mapping[str, tuple[str, str]], action: str, failure: s
     return {"pending_status": final if failure is None else FAILED[action], "pending_reason": failure}
 
 
-def effective(row: Mapping | None, now: float) -> dict | None:
-    """The resource as the clock at `now` shows it: a due transition applied, or None once gone."""
+def effective(row: dict | None, now: float) -> dict | None:
+    """The resource as the clock at `now` shows it: a due transition applied, or None once gone. The row is updated
+    in place (callers pass the dict they just built from a database row)."""
     if row is None:
         return None
-    row = dict(row)
     due = row["due_at"]
     if due is not None and due <= now:
         if row["pending_status"] == GONE:
