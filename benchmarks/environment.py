@@ -4,7 +4,7 @@ import os
 import platform
 import sqlite3
 import subprocess
-from importlib.metadata import PackageNotFoundError, version
+from importlib.metadata import version
 
 from .servers import ROOT
 
@@ -32,13 +32,6 @@ def _commit() -> str:
     return f"{commit} with uncommitted changes" if changed else commit
 
 
-def _installed(name: str) -> str:
-    try:
-        return version(name)
-    except PackageNotFoundError:
-        return "not installed"
-
-
 def describe(postgres_version: str | None, load_at_start: float) -> dict[str, str]:
     """Name -> value pairs describing this run's machine and software; other load on the machine skews results."""
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
@@ -49,7 +42,7 @@ def describe(postgres_version: str | None, load_at_start: float) -> dict[str, st
         "load average (1 min) at start / end": f"{load_at_start:.2f} / {os.getloadavg()[0]:.2f}",
         "python": platform.python_version(),
         "uvicorn": version("uvicorn"),
-        "httptools / uvloop": " / ".join(_installed(name) for name in ("httptools", "uvloop")),
+        "httptools": version("httptools"),
         "SQLAlchemy": version("sqlalchemy"),
         "SQLite": sqlite3.sqlite_version,
         "PostgreSQL": postgres_version or "not reachable (PostgreSQL rows skipped)",
