@@ -23,7 +23,9 @@ class Protocol(HttpToolsProtocol):
     def __init__(self, *args, request_timeout: float = DEFAULT_REQUEST_TIMEOUT, **kwargs):
         super().__init__(*args, **kwargs)
         self.request_timeout = request_timeout
-        self._deadline = None  # the timer that answers 408 unless the request is all here first
+        # when the request now arriving began, and the timer that answers 408 unless it is all here in time (armed
+        # only for a request still incomplete when a chunk has been read: most arrive whole in one)
+        self._began, self._deadline = 0.0, None
         # The head's size, two ways: what the parser has handed over (exact), and the bytes received while inside
         # the head, which bounds what the parser buffers of a header that never ends (it counts the chunk the
         # request began in only when the request began at the start of it).
@@ -49,12 +51,14 @@ class Protocol(HttpToolsProtocol):
         else:
             if self._head_bytes is not None and self._unparsed > MAX_HEADER_BYTES:
                 self._refuse(_head_too_large())
+            elif self._in_message and self._deadline is None:
+                self._deadline = self.loop.call_at(self._began + self.request_timeout, self._too_slow)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._in_message, self._head_bytes, self._head_count = True, 0, 0
         self._unparsed = self._chunk if self._fresh else 0
-        self._deadline = self.loop.call_later(self.request_timeout, self._too_slow)
+        self._began = self.loop.time()
 
     def on_url(self, url: bytes) -> None:
         self._head_bytes += len(url)
