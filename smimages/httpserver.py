@@ -13,12 +13,16 @@ DEFAULT_REQUEST_TIMEOUT = 20.0
 
 
 def _head_too_large() -> RequestHeaderSectionTooLarge:
+    """The refusal of a request head over the limits."""
     return RequestHeaderSectionTooLarge("Your request header section exceeds the maximum allowed size.")
 
 
 class Protocol(HttpToolsProtocol):
     """One client connection, as uvicorn serves it, refusing in AWS's error shape (and closing) a request whose
-    head passes MAX_HEADER_BYTES or MAX_HEADER_COUNT, or that is not wholly received within `request_timeout`."""
+    head passes MAX_HEADER_BYTES or MAX_HEADER_COUNT, or that is not wholly received within `request_timeout`.
+
+    It extends uvicorn's parser callbacks and request cycle, which are not a public API: tests/test_hostile_input.py
+    drives every limit over a socket, so an uvicorn release that changes them fails there."""
 
     def __init__(self, *args, request_timeout: float = DEFAULT_REQUEST_TIMEOUT, **kwargs):
         super().__init__(*args, **kwargs)
