@@ -21,7 +21,7 @@ def _output(*argv: str) -> list[str]:
     """The lines a command prints on stdout; none if it cannot run."""
     try:
         return subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, timeout=10).stdout.splitlines()
-    except OSError:
+    except (OSError, subprocess.SubprocessError):  # missing, or hung past the timeout
         return []
 
 

@@ -10,7 +10,7 @@ from .admin import PREFIX as ADMIN_PREFIX
 from .admin import AdminAPI, Control
 from .auth import Anonymous, Authenticator
 from .context import RequestContext, new_request_id
-from .errors import InternalFailure, ServiceError, UnknownOperationException
+from .errors import INTERNAL_FAILURE, InternalFailure, ServiceError, UnknownOperationException
 from .operations import dispatch
 from .operations.service import Service
 from .protocol.validate import validate
@@ -61,22 +61,23 @@ class App:
         request_id = new_request_id()
         started = time.perf_counter()
         name = operation_name(headers.get("x-amz-target"))
+        response_headers = [("content-type", CONTENT_TYPE), ("x-amzn-requestid", request_id)]
+        error: ServiceError | None = None
         try:
-            status, payload = 200, self._call(name, method, target or path, headers, body, request_id)
-        except ServiceError as error:
-            status, payload = error.status, error_body(error)
-            extra = [("x-amzn-errortype", error.code)]
+            payload = self._call(name, method, target or path, headers, body, request_id)
+        except ServiceError as exc:
+            error = exc
         except Exception:
             log.exception("internal failure in %s (request %s)", name, request_id)
-            error = InternalFailure("We encountered an internal error. Please try again.")
-            status, payload = error.status, error_body(error)
-            extra = [("x-amzn-errortype", error.code)]
-        else:
-            extra = []
+            error = InternalFailure(INTERNAL_FAILURE)
+        status = 200 if error is None else error.status
+        if error is not None:
+            payload = error_body(error)
+            response_headers.append(("x-amzn-errortype", error.code))
         # a served request is a debug line, a refused or failed one an info line
         log.log(logging.DEBUG if status == 200 else logging.INFO, "%s %d %.1fms", name or "-", status,
                 (time.perf_counter() - started) * 1000)
-        return Response(status, [("content-type", CONTENT_TYPE), ("x-amzn-requestid", request_id), *extra], payload)
+        return Response(status, response_headers, payload)
 
     def _call(self, name: str | None, method: str, target: str, headers: dict[str, str], body: bytes,
               request_id: str) -> bytes:

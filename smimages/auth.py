@@ -48,16 +48,12 @@ _SETTINGS = ("aws_access_key_id", "aws_secret_access_key", "account_id", "region
 class Authenticator(Protocol):
     """Decides the (account, region) a request acts in, or raises the AWS authentication error."""
 
-    mode: str
-
     def authenticate(self, method: str, target: str, headers: dict[str, str], body: bytes) -> tuple[str, str]:
         """target is the HTTP request-target as sent (raw path and query); headers are keyed in lower case."""
 
 
 class Anonymous:
     """--auth off: nothing is verified; the credential scope names the region, a 12-digit key id the account."""
-
-    mode = "off"
 
     def authenticate(self, method: str, target: str, headers: dict[str, str], body: bytes) -> tuple[str, str]:
         return caller_scope(headers.get("authorization"))
@@ -76,8 +72,6 @@ class AccessKey:
 
 class SignatureVerifier:
     """--auth sigv4: recomputes each request's signature with botocore's canonicalization and compares."""
-
-    mode = "sigv4"
 
     def __init__(self, keys: dict[str, AccessKey], clock: Callable[[], float] = time.time):
         self.keys = keys
@@ -332,7 +326,8 @@ def configure(mode: str | None, credentials_file: str | None, host: str, allow_a
     Anything unauthenticated (auth off, or the --enable-admin test API) needs a loopback address or
     --insecure-allow-anonymous, which then logs a warning at every start."""
     mode = mode or ("sigv4" if credentials_file else "off")
-    if admin and not is_loopback(host):
+    loopback = is_loopback(host)  # a host name is looked up: once
+    if admin and not loopback:
         if not allow_anonymous:
             raise AuthConfigError(
                 f"refusing to serve the unauthenticated --enable-admin API on {host}, which is not a loopback "
@@ -347,7 +342,7 @@ def configure(mode: str | None, credentials_file: str | None, host: str, allow_a
         return SignatureVerifier(keys)
     if credentials_file:
         raise AuthConfigError("--credentials-file is only read with --auth sigv4; add --auth sigv4 or remove it")
-    if not is_loopback(host):
+    if not loopback:
         if not allow_anonymous:
             raise AuthConfigError(
                 f"refusing to serve without authentication on {host}, which is not a loopback address: anyone who "

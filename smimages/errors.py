@@ -1,5 +1,8 @@
 """One exception class per AWS error code, carrying the HTTP status AWS uses for it."""
 
+CONCURRENT_MODIFICATION = "Resource was modified concurrently"  # ResourceInUse, for calls that raced
+INTERNAL_FAILURE = "We encountered an internal error. Please try again."  # InternalFailure's message
+
 
 class ServiceError(Exception):
     """An error answered to the client in AWS JSON 1.1 error shape."""

@@ -12,18 +12,17 @@ import re
 import threading
 from dataclasses import asdict, dataclass, field, fields
 
-from .errors import ServiceError
+from .errors import CONCURRENT_MODIFICATION, INTERNAL_FAILURE, ServiceError
 
 LIFECYCLE_OPERATIONS = ("CreateImage", "UpdateImage", "DeleteImage", "CreateImageVersion", "DeleteImageVersion")
 MAX_REASON = 1024  # FailureReason's length limit in the model
-CONCURRENT_MODIFICATION = "Resource was modified concurrently"
 # code -> (HTTP status, message) answered when a fault gives no message of its own
 ERROR_DEFAULTS = {
     "ThrottlingException": (400, "Rate exceeded"),
     "ResourceLimitExceeded": (400, "The account-level service limit for this resource has been reached. Please "
                                    "use AWS Service Quotas to request an increase for this quota."),
     "ResourceInUse": (400, CONCURRENT_MODIFICATION),
-    "InternalFailure": (500, "We encountered an internal error. Please try again."),
+    "InternalFailure": (500, INTERNAL_FAILURE),
     "ServiceUnavailable": (503, "Service Unavailable"),
 }
 _ARN = re.compile(r"arn:aws[a-z-]*:sagemaker:(?P<region>[^:]*):(?P<account>\d{12}):"

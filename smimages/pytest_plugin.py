@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 
 from . import testing  # imports smimages.intercept: its client hook is in place before any session is created
-from .intercept import FAKE_ACCESS_KEY, FAKE_SECRET_KEY
+from .context import DEFAULT_REGION
+from .intercept import fake_credentials
 
 _SERVER_OPTIONS = {"transition_delay", "seed", "settings"}
 _MOCK_OPTIONS = _SERVER_OPTIONS | {"clock", "db"}
-FAKE_ENVIRONMENT = {"AWS_ACCESS_KEY_ID": FAKE_ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": FAKE_SECRET_KEY,
-                    "AWS_DEFAULT_REGION": "us-east-1"}
+FAKE_ENVIRONMENT = {**fake_credentials.VALUES, "AWS_DEFAULT_REGION": DEFAULT_REGION}
 
 
 def pytest_configure(config):

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from .context import DEFAULT_ACCOUNT, DEFAULT_REGION
 from .store import Conflict, Store
 from .store.schema import image_tags, image_versions, images, version_aliases
 
@@ -118,7 +119,7 @@ def read(source: str | Path | dict) -> dict:
 
 def _image_defaults(entry: dict, now: float) -> dict:
     created = entry.get("created_at", now)
-    return {"account": "000000000000", "region": "us-east-1", "name_key": str(entry.get("name", "")).lower(),
+    return {"account": DEFAULT_ACCOUNT, "region": DEFAULT_REGION, "name_key": str(entry.get("name", "")).lower(),
             "description": None, "display_name": None, "status": "CREATED", "failure_reason": None,
             "created_at": created, "modified_at": created, "pending_status": None, "pending_reason": None,
             "due_at": None}
@@ -132,9 +133,7 @@ def _version_defaults(entry: dict, now: float) -> dict:
     return defaults
 
 
-def _columns(entry: Any, where: str, known: list[str], required: tuple[str, ...], defaults: dict) -> dict:
-    if not isinstance(entry, dict):
-        raise SnapshotError(f"{where} must be an object")
+def _columns(entry: dict, where: str, known: list[str], required: tuple[str, ...], defaults: dict) -> dict:
     unknown = set(entry) - set(known)
     if unknown:
         raise SnapshotError(f"{where} has unknown fields: {', '.join(sorted(unknown))}")
@@ -150,10 +149,11 @@ def _parse(document: Any, now: float) -> list[tuple[dict, list[dict], list[tuple
         raise SnapshotError(f'not an smimages catalog (expected "format": "{FORMAT}")')
     if document.get("version") != VERSION:
         raise SnapshotError(f"catalog document version {document.get('version')!r} is not {VERSION}")
-    if not isinstance(document.get("images", []), list):
+    entries = document.get("images", [])
+    if not isinstance(entries, list):
         raise SnapshotError("images must be a list")
     parsed = []
-    for i, entry in enumerate(document.get("images", [])):
+    for i, entry in enumerate(entries):
         where = f"images[{i}]"
         if not isinstance(entry, dict):
             raise SnapshotError(f"{where} must be an object")

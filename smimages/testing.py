@@ -89,6 +89,18 @@ def _copy_schema_into(store) -> None:
             source.close()
 
 
+def _open_store(db: str):
+    """The store for a test service: an in-memory catalog copies the migrated schema, anything else is migrated."""
+    from .store import Store
+
+    store = Store(db)
+    if store.memory:
+        _copy_schema_into(store)
+    else:
+        store.migrate()
+    return store
+
+
 class _Controls:
     """The test controls (smimages/admin.py) of a service, each taking its turn like a request does."""
 
@@ -135,20 +147,14 @@ class InProcess(_Controls):
         from .admin import Control
         from .app import App
         from .operations.service import Service, Settings
-        from .store import Store
 
-        store = Store(db)
-        memory = store.dialect == "sqlite" and store.engine.url.database in (None, "", ":memory:")
-        if memory:
-            _copy_schema_into(store)
-        else:
-            store.migrate()
+        store = _open_store(db)
         self.clock = clock or ManualClock()
         self.service = Service(store, settings or Settings(), self.clock)
         self.app = App(self.service, auth=auth)
         self.control = Control(self.service)
         # one SQLite connection serves an in-memory catalog: requests from several threads take turns on it
-        self._turn = threading.RLock() if memory else nullcontext()
+        self._turn = threading.RLock() if store.memory else nullcontext()
         self.closed = False
 
     # the request path
@@ -354,17 +360,14 @@ class ServerThread(_Controls):
         import uvicorn
 
         from . import httpserver
-        from .admin import Control
         from .app import App
         from .clock import ShiftedClock
         from .operations.service import Service, Settings
-        from .store import Store
 
-        store = Store(self._config["db"])
-        store.migrate()
+        store = _open_store(self._config["db"])
         self.service = Service(store, self._config["settings"] or Settings(), self._config["clock"] or ShiftedClock())
         self.app = App(self.service, admin=True)
-        self.control = Control(self.service)
+        self.control = self.app.admin.control
         sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET)
         sock.bind((self.host, 0))
         sock.listen(128)

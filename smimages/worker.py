@@ -67,11 +67,11 @@ class MaterializeTransitions:
         raise NotImplementedError
 
 
-def default_jobs(service: Service | None = None) -> list[Job]:
+def default_jobs(service: Service) -> list[Job]:
     """The jobs a worker for `service` runs: the registry check first when the service's settings turn it on
     (its outcomes become due transitions the others then write down)."""
     jobs: list[Job] = [MaterializeTransitions(image_versions), MaterializeTransitions(images)]
-    if service is not None and service.settings.registry.check:
+    if service.settings.registry.check:
         from .registry.job import ResolveVersions
 
         jobs.insert(0, ResolveVersions(service.settings.registry, service.settings.registry_lease))

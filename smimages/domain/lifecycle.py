@@ -32,12 +32,7 @@ def begin(transitions: Mapping[str, tuple[str, str]], action: str, now: float, d
           failure: str | None = None) -> dict:
     """The lifecycle columns of a resource that starts `action` at `now`, finishing `delay` seconds later:
     successfully, or (given a `failure` reason) in the action's *_FAILED status with that FailureReason."""
-    interim, final = transitions[action]
-    return {
-        "status": interim, "failure_reason": None, "modified_at": now,
-        "pending_status": final if failure is None else FAILED[action], "pending_reason": failure,
-        "due_at": now + delay,
-    }
+    return {**awaiting(transitions, action, now), **answered(transitions, action, failure), "due_at": now + delay}
 
 
 def awaiting(transitions: Mapping[str, tuple[str, str]], action: str, now: float) -> dict:
@@ -57,11 +52,9 @@ def answered(transitions: Mapping[str, tuple[str, str]], action: str, failure: s
     return {"pending_status": final if failure is None else FAILED[action], "pending_reason": failure}
 
 
-def effective(row: dict | None, now: float) -> dict | None:
+def effective(row: dict, now: float) -> dict | None:
     """The resource as the clock at `now` shows it: a due transition applied, or None once gone. The row is updated
     in place (callers pass the dict they just built from a database row)."""
-    if row is None:
-        return None
     due = row["due_at"]
     if due is not None and due <= now:
         if row["pending_status"] == GONE:

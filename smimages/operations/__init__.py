@@ -2,7 +2,7 @@
 from typing import Callable
 
 from ..context import RequestContext
-from ..errors import ResourceInUse
+from ..errors import CONCURRENT_MODIFICATION, ResourceInUse
 from ..store import Aborted, Conflict
 from .service import Service
 
@@ -39,11 +39,11 @@ def _run(service: Service, ctx: RequestContext, name: str, request: dict) -> dic
         except Conflict:
             conflicts += 1
             if conflicts > 1:
-                raise ResourceInUse("Resource was modified concurrently") from None
+                raise ResourceInUse(CONCURRENT_MODIFICATION) from None
         except Aborted:
             aborts += 1
             if aborts > ABORT_RETRIES:
-                raise ResourceInUse("Resource was modified concurrently") from None
+                raise ResourceInUse(CONCURRENT_MODIFICATION) from None
 
 
 from . import aliases, images, tags, versions  # noqa: E402,F401  (registers the operations)

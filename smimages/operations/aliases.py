@@ -1,21 +1,20 @@
 """ListAliases."""
 from ..context import RequestContext
 from ..domain import paging
-from ..domain.arns import image_version_arn
 from ..errors import ResourceNotFound
 from ..store.sql import Transaction
 from . import operation
-from .resources import require_image
+from .resources import find_version, require_image
 from .service import Service
 
 
 def _image_with_version(tx: Transaction, ctx: RequestContext, name: str, number: int) -> tuple[dict, int]:
     """An image and the id of its version `number`, in one statement; a missing image has an error of its own."""
-    found = tx.image_version(ctx.account, ctx.region, name, ctx.now, number=number)
-    if found is None:
-        require_image(tx, ctx, name)
-        raise ResourceNotFound(f"ImageVersion with ARN {image_version_arn(ctx, name, number)} does not exist")
-    image, version = found
+    try:
+        image, version = find_version(tx, ctx, name, {"Version": number})
+    except ResourceNotFound:
+        require_image(tx, ctx, name)  # the image's own error, when it is the image that is missing
+        raise
     return image, version["id"]
 
 

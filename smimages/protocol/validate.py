@@ -156,11 +156,16 @@ def _scalar(shape: Shape):
 
 
 def _clean_string(value, path: str) -> str:
-    """A JSON string that a store can hold."""
+    """A JSON string that a store can hold: no NUL characters, no lone surrogates (from \\ud800-style escapes)."""
     if not isinstance(value, str):
         _mismatch("string", value, path)
-    if "\x00" in value or not value.isascii():
-        _check_text(value, path)
+    if "\x00" in value:
+        raise SerializationException(f"String at '{path}' contains a NUL character")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise SerializationException(f"String at '{path}' is not valid Unicode (unpaired surrogate)") from None
     return value
 
 
@@ -192,17 +197,6 @@ def _clean_timestamp(value, path: str) -> float:
     if not math.isfinite(seconds):
         raise SerializationException(f"Timestamp at '{path}' is out of range")
     return seconds
-
-
-def _check_text(value: str, path: str) -> None:
-    """Refuses strings no store can hold: NUL characters and lone surrogates (from \\ud800-style escapes)."""
-    if "\x00" in value:
-        raise SerializationException(f"String at '{path}' contains a NUL character")
-    if not value.isascii():
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise SerializationException(f"String at '{path}' is not valid Unicode (unpaired surrogate)") from None
 
 
 def _mismatch(kind: str, value, path: str) -> NoReturn:

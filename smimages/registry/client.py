@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from .credentials import Credentials, CredentialStore
 from .outcomes import (DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST, Outcome, Resolution,
                        failure_reason)
-from .reference import ImageReference, InvalidReference, parse_reference
+from .reference import DIGEST, ImageReference, InvalidReference, parse_reference
 from .settings import Endpoint, RegistrySettings
 from .transport import Deadline, InsecureEndpoint, Response, Transport, TransportError
 
@@ -129,7 +129,7 @@ class RegistryClient:
         else:
             raise _Failed(Outcome.PLATFORM_NOT_FOUND, platform="/".join(PLATFORM))
         child = entry.get("digest")
-        if not isinstance(child, str) or not re.fullmatch(r"sha256:[a-f0-9]{64}", child):
+        if not isinstance(child, str) or not DIGEST.fullmatch(child):
             raise _Failed(Outcome.REGISTRY_ERROR, detail="the manifest list has an entry without a valid digest")
         if entry.get("mediaType") in (OCI_MANIFEST, OCI_INDEX):
             raise _unsupported(entry["mediaType"])

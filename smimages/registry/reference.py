@@ -14,7 +14,7 @@ _COMPONENT = re.compile(rf"{_ALNUM}(?:{_SEPARATOR}{_ALNUM})*")
 _DOMAIN_LABEL = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
 _HOST = re.compile(rf"(?:{_DOMAIN_LABEL}(?:\.{_DOMAIN_LABEL})*|\[[0-9A-Fa-f:.]+\])(?::(?P<port>[0-9]+))?")
 _TAG = re.compile(r"[\w][\w.-]{0,127}")
-_DIGEST = re.compile(r"sha256:[a-f0-9]{64}")
+DIGEST = re.compile(r"sha256:[a-f0-9]{64}")
 class InvalidReference(ValueError):
     """A BaseImage that is not an image URI; `detail` says what is wrong, in a phrase."""
 
@@ -45,12 +45,6 @@ class ImageReference:
     def pinned(self, digest: str) -> str:
         """The digest-pinned URI, as ContainerImage holds it."""
         return f"{self.name}@{digest}"
-
-    def __str__(self) -> str:
-        text = self.name
-        if self.tag:
-            text += f":{self.tag}"
-        return text + (f"@{self.digest}" if self.digest else "")
 
 
 def is_loopback(host: str) -> bool:
@@ -99,7 +93,7 @@ def parse_reference(text: str) -> ImageReference:
         raise InvalidReference("it is empty or contains whitespace")
     remainder, at, digest = text.partition("@")
     if at:
-        if not _DIGEST.fullmatch(digest):
+        if not DIGEST.fullmatch(digest):
             if not digest.startswith("sha256:"):
                 raise InvalidReference("only sha256 digests are supported")
             raise InvalidReference("the digest must be sha256: followed by 64 lowercase hexadecimal digits")

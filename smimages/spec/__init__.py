@@ -29,9 +29,12 @@ def service_model() -> ServiceModel:
     return ServiceModel(data, service_name="sagemaker")
 
 
-@functools.cache
 def operation_model(name: str) -> OperationModel | None:
-    """The model of a served operation, or None for anything else."""
-    if name not in SERVED_OPERATIONS:
-        return None
+    """The model of a served operation, or None for anything else (a client's name is never cached)."""
+    return _served_model(name) if name in SERVED_OPERATIONS else None
+
+
+@functools.cache
+def _served_model(name: str) -> OperationModel:
+    """The model of one of SERVED_OPERATIONS, built once."""
     return service_model().operation_model(name)

@@ -137,6 +137,7 @@ class Store:
         self.engine = _engine(url, pool_size)
         self.dialect = self.engine.dialect.name
         self.locking = self.dialect == "postgresql"
+        self.memory = self.dialect == "sqlite" and _in_memory(self.engine.url)  # one connection holds the catalog
         # Under READ COMMITTED every statement sees its own snapshot anyway, so a read-only transaction
         # buys nothing on PostgreSQL: reads run in autocommit, saving the BEGIN and COMMIT round trips.
         self._reader = (self.engine.execution_options(isolation_level="AUTOCOMMIT") if self.locking
@@ -144,7 +145,7 @@ class Store:
         # A SQLite file's reads run on a connection each thread keeps open; an in-memory database lives in its
         # one pooled connection, so its reads take that one.
         self._threads = (_ThreadReaders(_sqlite_engine(self.engine.url, NullPool))
-                         if self.dialect == "sqlite" and not _in_memory(self.engine.url) else None)
+                         if self.dialect == "sqlite" and not self.memory else None)
 
     def transaction(self, write: bool = False, snapshot: bool = False) -> ContextManager[Transaction]:
         """A transaction that commits on success and rolls back on any exception.

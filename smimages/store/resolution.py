@@ -32,17 +32,16 @@ def pending(now: float, earliest: float) -> dict:
     return {"resolve_due": now, "resolve_owner": None, "resolve_attempts": 0, "min_due_at": earliest}
 
 
-def _awaiting():
-    """Versions still waiting for their outcome (no pending transition of their own) whose image is not going away."""
-    return (v.c.resolve_due.is_not(None), v.c.pending_status.is_(None), v.c.due_at.is_(None),
-            v.c.image_id.not_in(select(images.c.id).where(images.c.pending_status == GONE)))
+# versions still waiting for their outcome (no pending transition of their own) whose image is not going away
+_AWAITING = (v.c.resolve_due.is_not(None), v.c.pending_status.is_(None), v.c.due_at.is_(None),
+             v.c.image_id.not_in(select(images.c.id).where(images.c.pending_status == GONE)))
 
 
 def claim(tx: Transaction, owner: str, now: float, lease: float, limit: int = 1) -> list[Claimed]:
     """Takes up to `limit` versions whose check is due (never claimed, or their lease expired) for `owner` until
     `now + lease`. On PostgreSQL rows another transaction holds are skipped, not waited for."""
     query = (select(v.c.id, v.c.base_image, v.c.resolve_attempts)
-             .where(v.c.resolve_due <= now, *_awaiting()).order_by(v.c.resolve_due, v.c.id).limit(limit))
+             .where(v.c.resolve_due <= now, *_AWAITING).order_by(v.c.resolve_due, v.c.id).limit(limit))
     if tx.locking:
         query = query.with_for_update(skip_locked=True)
     rows = tx.conn.execute(query).all()
@@ -58,7 +57,7 @@ def finish(tx: Transaction, version_id: int, owner: str, now: float, outcome: di
     """Writes a check's outcome (the pending_status / pending_reason columns of lifecycle.answered) if `owner`
     still holds the version's lease and the version still awaits it; due at the later of now and min_due_at.
     False when nothing was written: the version is gone, being deleted, or another worker took it over."""
-    statement = (update(v).where(v.c.id == version_id, v.c.resolve_owner == owner, *_awaiting()).values(
+    statement = (update(v).where(v.c.id == version_id, v.c.resolve_owner == owner, *_AWAITING).values(
         **outcome, container_image=container_image,
         due_at=case((v.c.min_due_at > now, v.c.min_due_at), else_=now),
         resolve_due=None, resolve_owner=None))
@@ -67,4 +66,4 @@ def finish(tx: Transaction, version_id: int, owner: str, now: float, outcome: di
 
 def next_due(tx: Transaction) -> float | None:
     """When the next check may be claimed (an expired lease included), if any version awaits one."""
-    return tx.conn.execute(select(func.min(v.c.resolve_due)).where(*_awaiting())).scalar()
+    return tx.conn.execute(select(func.min(v.c.resolve_due)).where(*_AWAITING)).scalar()
