@@ -6,7 +6,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import environment, inprocess, postgres, report, scale, targets, throughput
+from . import environment, inprocess, paired, postgres, report, scale, targets, throughput
 from .profiles import FULL, SMOKE, with_million
 from .servers import ROOT
 
@@ -37,12 +37,14 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(work)
         print("throughput and latency", file=sys.stderr)
         rows = throughput.run(profile, work, args.postgres if pg_version else None)
+        print("paired rounds (the throughput targets)", file=sys.stderr)
+        rounds = paired.run(profile, work)
         print("scale", file=sys.stderr)
         scale_rows = scale.run(profile, work)
     print("in-process", file=sys.stderr)
     calls = inprocess.run(profile.inprocess_calls)
-    results = report.Results(profile, environment.describe(pg_version, load_at_start), rows, scale_rows, calls,
-                             targets.evaluate(rows, scale_rows, profile.judged), time.monotonic() - started)
+    results = report.Results(profile, environment.describe(pg_version, load_at_start), rows, rounds, scale_rows, calls,
+                             targets.evaluate(rows, rounds, scale_rows, profile.judged), time.monotonic() - started)
     markdown = report.write(out, results)
     for target in results.targets:
         print(f"{target.verdict:<20} {target.name}", file=sys.stderr)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from . import plots
 from .inprocess import CallStats
+from .paired import CONNECTIONS, Round, median_ratios
 from .profiles import Profile
 from .scale import CALLS, ScaleRow
 from .targets import Target
@@ -19,6 +20,7 @@ class Results:
     profile: Profile
     environment: dict[str, str]
     throughput: list[Row]
+    rounds: list[Round]
     scale: list[ScaleRow]
     inprocess: list[CallStats]
     targets: list[Target]
@@ -56,6 +58,20 @@ def _throughput_section(rows: list[Row], profile: Profile) -> str:
             "smimages serves a 1,000-version image for reads; CreateImageVersion adds versions to a second "
             "image, so that image grows during the run.\n\n"
             f"{table}\n\n![throughput](throughput.png)\n\n![latency](latency.png)\n")
+
+
+def _paired_section(rounds: list[Round], profile: Profile) -> str:
+    table = _table(["round", "smimages (SQLite) req/s", "ceiling req/s", "moto req/s", "× ceiling", "× moto"],
+                   [[number, f"{r.smimages.rps:,.0f}", f"{r.ceiling.rps:,.0f}", f"{r.moto.rps:,.0f}",
+                     _ratio(r.smimages.rps / r.ceiling.rps), _ratio(r.smimages.rps / r.moto.rps)]
+                    for number, r in enumerate(rounds, 1)])
+    ceiling, moto = median_ratios(rounds) or (None, None)
+    return ("## Paired rounds (the throughput targets)\n\nThe three servers run side by side (an idle one costs "
+            "nothing) and are measured in turn, DescribeImageVersion against the ceiling's fixed body and moto's "
+            f"DescribeModel, at {CONNECTIONS} connections for {profile.seconds} s each, round after round: a "
+            "shared machine that slows down or speeds up during the run then weighs on all three alike. The "
+            f"targets take the medians of the rounds' ratios: **{_ratio(ceiling)} × ceiling** and "
+            f"**{_ratio(moto)} × moto**.\n\n{table}\n")
 
 
 def _scale_section(scale: list[ScaleRow], profile: Profile) -> str:
@@ -100,6 +116,7 @@ def _markdown(results: Results) -> str:
         f"## Environment\n\n{env}",
         f"## Targets (issue 7)\n\n{targets}",
         _throughput_section(results.throughput, results.profile),
+        _paired_section(results.rounds, results.profile),
         _scale_section(results.scale, results.profile),
         _inprocess_section(results.inprocess),
     ])

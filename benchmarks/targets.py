@@ -2,8 +2,9 @@
 from dataclasses import dataclass
 
 from .load import LoadResult
+from .paired import CONNECTIONS, Round, median_ratios
 from .scale import CALLS, ScaleRow
-from .throughput import CEILING, MOTO, POSTGRESQL, SQLITE, Row
+from .throughput import POSTGRESQL, SQLITE, Row
 
 SMIMAGES_OPERATIONS = ("DescribeImageVersion", "ListImageVersions", "CreateImageVersion")
 
@@ -28,27 +29,23 @@ def _target(name: str, ratio: float | None, at_least: bool, limit: float, judged
     return Target(name, ratio, f"{'≥' if at_least else '≤'} {limit:g}", verdict)
 
 
-def _load(rows: list[Row], target: str, operation: str | None, concurrency: int) -> LoadResult | None:
+def _load(rows: list[Row], target: str, operation: str, concurrency: int) -> LoadResult | None:
     return next((r.result for r in rows if r.target == target and r.concurrency == concurrency
-                 and (operation is None or r.operation == operation)), None)
-
-
-def _rps(result: LoadResult | None) -> float | None:
-    return result.rps if result else None
+                 and r.operation == operation), None)
 
 
 def _ratio(numerator: float | None, denominator: float | None) -> float | None:
     return numerator / denominator if numerator is not None and denominator else None
 
 
-def evaluate(rows: list[Row], scale: list[ScaleRow], judged: bool) -> list[Target]:
-    """Every target of issue 7 that this run's measurements can speak to."""
-    describe8 = _load(rows, SQLITE, "DescribeImageVersion", 8)
+def evaluate(rows: list[Row], rounds: list[Round], scale: list[ScaleRow], judged: bool) -> list[Target]:
+    """Every target of issue 7 that this run's measurements can speak to; the throughput ratios are the medians of
+    the paired rounds (benchmarks/paired.py)."""
+    ceiling, moto = median_ratios(rounds) or (None, None)
+    paired = f"c={CONNECTIONS}, median of {len(rounds)} paired round{'s' if len(rounds) != 1 else ''}"
     targets = [
-        _target("DescribeImageVersion req/s, SQLite vs bare-ASGI ceiling (c=8)",
-                _ratio(_rps(describe8), _rps(_load(rows, CEILING, None, 8))), True, 0.30, judged),
-        _target("DescribeImageVersion req/s, SQLite vs moto server DescribeModel (c=8)",
-                _ratio(_rps(describe8), _rps(_load(rows, MOTO, None, 8))), True, 20, judged),
+        _target(f"DescribeImageVersion req/s, SQLite vs bare-ASGI ceiling ({paired})", ceiling, True, 0.30, judged),
+        _target(f"DescribeImageVersion req/s, SQLite vs moto server DescribeModel ({paired})", moto, True, 20, judged),
     ]
     for backend in (SQLITE, POSTGRESQL):
         for operation in SMIMAGES_OPERATIONS:

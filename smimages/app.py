@@ -64,7 +64,7 @@ class App:
         response_headers = [("content-type", CONTENT_TYPE), ("x-amzn-requestid", request_id)]
         error: ServiceError | None = None
         try:
-            payload = self._call(name, method, target or path, headers, body, request_id)
+            payload = self._call(name, method, target or path, headers, body)
         except ServiceError as exc:
             error = exc
         except Exception:
@@ -79,46 +79,40 @@ class App:
                 (time.perf_counter() - started) * 1000)
         return Response(status, response_headers, payload)
 
-    def _call(self, name: str | None, method: str, target: str, headers: dict[str, str], body: bytes,
-              request_id: str) -> bytes:
+    def _call(self, name: str | None, method: str, target: str, headers: dict[str, str], body: bytes) -> bytes:
         # Coral's order: JSON parse -> target -> authentication -> validation
         params = parse_body(body)
         model = operation_model(name) if name else None
         if model is None:
             raise UnknownOperationException()
         account, region = self.auth.authenticate(method, target, headers, body)
-        ctx = RequestContext(account, region, self.service.now(), request_id)
+        ctx = RequestContext(account, region, self.service.now())
         result = dispatch(self.service, ctx, name, validate(model.input_shape, params))
         return serialize(model.output_shape, result)
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] == "lifespan":
-            await self._lifespan(receive, send)
-            return
         if scope["type"] != "http":
+            if scope["type"] == "lifespan":
+                await self._lifespan(receive, send)
             return
-        try:
-            response = await self._respond(scope, receive)
-        except ConnectionAbortedError:
-            return  # the client left before its body was complete: nothing is answered or written
-        await _send(send, response)
-
-    async def _respond(self, scope, receive) -> Response:
-        headers: dict[str, str] = {}
-        for key, value in scope["headers"]:  # a repeated header is one comma-joined value, as SigV4 signs it
-            name = key.decode("latin-1")
-            headers[name] = f"{headers[name]},{value.decode('latin-1')}" if name in headers else value.decode("latin-1")
+        headers = _headers(scope["headers"])
         try:
             body = await _read_body(headers, receive)
+        except ConnectionAbortedError:
+            return  # the client left before its body was complete: nothing is answered or written
         except ServiceError as error:
-            return refusal(error)
-        target = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
-        if scope.get("query_string"):
-            target += "?" + scope["query_string"].decode("latin-1")
-        call = (self.handle, scope["method"], scope["path"], headers, body, target)
-        if isinstance(self.executor, SerialExecutor):
-            return self.executor.run(*call)
-        return await asyncio.get_running_loop().run_in_executor(self.executor, *call)
+            response = refusal(error)
+        else:
+            target = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
+            if scope.get("query_string"):
+                target += "?" + scope["query_string"].decode("latin-1")
+            call = (self.handle, scope["method"], scope["path"], headers, body, target)
+            response = (self.executor.run(*call) if isinstance(self.executor, SerialExecutor)
+                        else await asyncio.get_running_loop().run_in_executor(self.executor, *call))
+        await send({"type": "http.response.start", "status": response.status,
+                    "headers": [(k.encode(), v.encode()) for k, v in response.headers]
+                    + [(b"content-length", str(len(response.body)).encode())]})
+        await send({"type": "http.response.body", "body": response.body})
 
     async def _lifespan(self, receive, send):
         while True:
@@ -133,6 +127,15 @@ class App:
                 self.executor.shutdown(wait=True)
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+def _headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    """Request headers by (lower-case) name; a repeated header is one comma-joined value, as SigV4 signs it."""
+    headers: dict[str, str] = {}
+    for key, value in raw:
+        name = key.decode("latin-1")
+        headers[name] = f"{headers[name]},{value.decode('latin-1')}" if name in headers else value.decode("latin-1")
+    return headers
 
 
 async def _read_body(headers: dict[str, str], receive) -> bytes:
@@ -152,13 +155,6 @@ async def _read_body(headers: dict[str, str], receive) -> bytes:
         chunks.append(chunk)
         more = message.get("more_body", False)
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
-
-
-async def _send(send, response: Response) -> None:
-    await send({"type": "http.response.start", "status": response.status,
-                "headers": [(k.encode(), v.encode()) for k, v in response.headers]
-                + [(b"content-length", str(len(response.body)).encode())]})
-    await send({"type": "http.response.body", "body": response.body})
 
 
 def refusal(error: ServiceError) -> Response:

@@ -1,10 +1,12 @@
 """The AWS JSON 1.1 framing: targets, bodies, error shape, request ids and timestamps on the wire."""
 import json
 import re
+import uuid
 
 import pytest
 
 from conftest import ROLE
+from smimages.context import new_request_id
 from smimages.errors import SerializationException
 from smimages.protocol.wire import parse_body, serialize
 from smimages.spec import operation_model
@@ -129,3 +131,18 @@ def test_serialize_keeps_the_shape_order_and_members_and_rounds_timestamps():
         b'{"ImageVersions":[{"CreationTime":1.235,"ImageArn":"a","LastModifiedTime":7,"Version":2},{}],'
         b'"NextToken":"t"}')
     assert serialize(None, {"a": 1}) == b"{}"
+
+
+def test_responses_are_utf8_and_a_lone_surrogate_a_client_sent_still_encodes(service):
+    body = json.dumps({"ImageName": "img", "RoleArn": ROLE, "Description": "été ☃"}, ensure_ascii=False).encode()
+    assert post(service, "SageMaker.CreateImage", body)[0] == 200
+    raw = service.app.handle("POST", "/", {"x-amz-target": "SageMaker.DescribeImage"}, b'{"ImageName": "img"}').body
+    assert '"Description":"été ☃"'.encode() in raw  # UTF-8 on the wire, as AWS sends it, not \u escapes
+    # a repeated key is quoted in the error, and JSON escapes may make it a lone surrogate, which UTF-8 cannot carry
+    status, _, doc = post(service, "SageMaker.ListImages", b'{"\\ud800": 1, "\\ud800": 2}')
+    assert (status, doc["__type"], doc["message"]) == (400, "SerializationException", "Duplicate field '\ud800'")
+
+
+def test_request_ids_are_distinct_version_4_uuids():
+    ids = [new_request_id() for _ in range(1000)]
+    assert len(set(ids)) == 1000 and all(str(uuid.UUID(i)) == i and uuid.UUID(i).version == 4 for i in ids)

@@ -12,7 +12,7 @@ from sqlalchemy import event, text
 from conftest import BASE, ROLE, error_of
 from smimages.operations.service import Settings
 from smimages.store import Store
-from smimages.store.sql import JOINED_IMAGE_COLUMNS
+from smimages.store.sql import JOINED_IMAGE_COLUMNS, SHOWN_VERSION_COLUMNS
 from smimages.testing import InProcess
 
 ACCOUNT, REGION = "000000000000", "us-east-1"  # what InProcess clients' access key stands for
@@ -156,8 +156,9 @@ def test_image_version_finds_what_image_then_version_find(catalog):
                 for selector in selectors:
                     image = tx.image(ACCOUNT, REGION, name, now)
                     version = image and tx.version(image["id"], now, **selector)
-                    # of the image, the joined lookup keeps its id, name and lifecycle
-                    expected = ({key: image[key] for key in JOINED_IMAGE_COLUMNS}, version) if version else None
+                    # the joined lookup fetches the image's id and name and what a read shows of the version
+                    expected = ({key: image[key] for key in JOINED_IMAGE_COLUMNS},
+                                {key: version[key] for key in SHOWN_VERSION_COLUMNS}) if version else None
                     assert tx.image_version(ACCOUNT, REGION, name, now, **selector) == expected, (now, name, selector)
                     found += expected is not None
         # before the deletions are due: img's latest, 1-4, a1-a4, doomed's latest, 1, a1, emptied's latest, 1;

@@ -20,15 +20,15 @@ _NO_CONTAINER_YET = {"CREATING", "CREATE_FAILED"}
 
 def version_fields(ctx: RequestContext, image: dict, row: dict) -> dict:
     """A version as DescribeImageVersion and ListImageVersions show it."""
-    fields = {
+    name, status = image["name"], row["status"]
+    return {
         "BaseImage": row["base_image"], "CreationTime": row["created_at"],
-        "ContainerImage": None if row["status"] in _NO_CONTAINER_YET else row["container_image"],
-        "FailureReason": row["failure_reason"], "ImageArn": image_arn(ctx, image["name"]),
-        "ImageVersionArn": image_version_arn(ctx, image["name"], row["version"]),
-        "ImageVersionStatus": row["status"], "LastModifiedTime": row["modified_at"], "Version": row["version"],
+        "ContainerImage": None if status in _NO_CONTAINER_YET else row["container_image"],
+        "FailureReason": row["failure_reason"], "ImageArn": image_arn(ctx, name),
+        "ImageVersionArn": image_version_arn(ctx, name, row["version"]), "ImageVersionStatus": status,
+        "LastModifiedTime": row["modified_at"], "Version": row["version"],
+        **{prop: row[column] for prop, column in _METADATA.items()},
     }
-    fields.update({prop: row[column] for prop, column in _METADATA.items()})
-    return fields
 
 
 def set_aliases(tx: Transaction, image: dict, version_id: int, add: list[str], remove: list[str]) -> None:

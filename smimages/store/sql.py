@@ -147,12 +147,16 @@ def _versions(by: str, image_id):
 
 
 _VERSION_BY = {by: _versions(by, bindparam("image_id")) for by in _SELECTORS}
-# a version and its image by the image's name, one round trip instead of two: after the version's columns, the
-# image's id, name and lifecycle (all a version's read needs of its image; each column fetched costs)
-JOINED_IMAGE_COLUMNS = ("id", "name", "status", "failure_reason", "modified_at", "pending_status", "pending_reason",
-                         "due_at")
-_IMAGE_VERSION_BY = {by: _versions(by, images.c.id).add_columns(*(images.c[c] for c in JOINED_IMAGE_COLUMNS))
-                     .where(*_NAMED) for by in _SELECTORS}
+# A version and its image by the image's name, one statement instead of two, fetching only what a read shows: the
+# version's attributes and lifecycle (and its id), and the visible image's id and name. Each column fetched costs
+# (the sqlite3 driver gives up and takes back the GIL for every column of a row).
+SHOWN_VERSION_COLUMNS = ("id", "version", "base_image", "container_image", "vendor_guidance", "job_type",
+                         "ml_framework", "programming_lang", "processor", "horovod", "release_notes", "status",
+                         "failure_reason", "created_at", "modified_at", "pending_status", "pending_reason", "due_at")
+JOINED_IMAGE_COLUMNS = ("id", "name")
+_IMAGE_VERSION_BY = {by: _versions(by, images.c.id).with_only_columns(
+    *(image_versions.c[c] for c in SHOWN_VERSION_COLUMNS), *(images.c[c] for c in JOINED_IMAGE_COLUMNS))
+    .where(*_NAMED, _visible(images)) for by in _SELECTORS}
 
 
 def _selector(number: int | None, alias: str | None, token: str | None) -> tuple[str, object]:
@@ -168,9 +172,9 @@ def _image(values) -> dict:
     return dict(zip(_IMAGE_COLUMNS, values))
 
 
-def _version(values) -> dict:
-    """An image_versions row from the driver's values, in column order."""
-    row = dict(zip(_VERSION_COLUMNS, values))
+def _version(values, columns: tuple[str, ...] = _VERSION_COLUMNS) -> dict:
+    """An image_versions row (or those of its columns that are given) from the driver's values, in column order."""
+    row = dict(zip(columns, values))
     if row["horovod"] is not None:
         row["horovod"] = bool(row["horovod"])  # SQLite stores Booleans as 0 / 1
     return row
@@ -277,17 +281,16 @@ class Transaction:
 
     def image_version(self, account: str, region: str, name: str, now: float, number: int | None = None,
                       alias: str | None = None) -> tuple[dict, dict] | None:
-        """An image by name (its id, name and lifecycle) and one of its versions, as image() then version() find
-        them, in one statement; None when either is missing."""
+        """A visible image by name (its JOINED_IMAGE_COLUMNS) and one of its versions (its SHOWN_VERSION_COLUMNS),
+        as image() then version() find them, in one statement; None when either is missing."""
         by, key = _selector(number, alias, None)
         row = self._first(_IMAGE_VERSION_BY[by], {"account": account, "region": region, "name": name, "now": now,
                                                    "key": key})
         if row is None:
             return None
-        split = len(_VERSION_COLUMNS)
-        image = effective(dict(zip(JOINED_IMAGE_COLUMNS, row[split:])), now)
-        version = effective(_version(row[:split]), now)
-        return (image, version) if image and version else None
+        split = len(SHOWN_VERSION_COLUMNS)
+        return dict(zip(JOINED_IMAGE_COLUMNS, row[split:])), effective(_version(row[:split], SHOWN_VERSION_COLUMNS),
+                                                                       now)
 
     def list_versions(self, image_id: int, now: float, filters: dict, sort_by: str, descending: bool,
                       after: list | None, limit: int) -> list[tuple]:
