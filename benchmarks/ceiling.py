@@ -1,8 +1,6 @@
 """The ceiling: a bare ASGI app on the same HTTP server as `smimages serve`, reading the body and answering a fixed one."""
 import sys
 
-import uvicorn
-
 from smimages import httpserver
 
 BODY = b'{"ImageVersionStatus":"CREATED","Version":1}'
@@ -20,4 +18,4 @@ async def app(scope, receive, send):
 
 
 if __name__ == "__main__":
-    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), lifespan="off", **httpserver.options())
+    httpserver.run(app, host="127.0.0.1", port=int(sys.argv[1]), lifespan="off")

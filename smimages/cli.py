@@ -1,5 +1,4 @@
 """The smimages command line: serve, worker, migrate, export and import."""
-import gc
 import logging
 import os
 import sys
@@ -135,8 +134,6 @@ def serve(host: str, port: int, db: str | None, transition_delay: float, log_lev
           max_connections: int, pool_size: int, worker: bool, enable_admin: bool, registry_lease: float | None,
           **registry):
     """Serve the SageMaker images API over HTTP."""
-    import uvicorn
-
     from . import httpserver
     from .app import App
     from .auth import AuthConfigError, configure
@@ -158,12 +155,8 @@ def serve(host: str, port: int, db: str | None, transition_delay: float, log_lev
                                        store.engine.url.render_as_string(hide_password=True))
     if enable_admin:
         logging.getLogger("smimages").warning("the unauthenticated admin API is enabled under /_smimages/")
-    # what startup built (the botocore model, SQLAlchemy's statements) lives as long as the server: leave it out of
-    # the garbage collector's full passes, which would otherwise walk it again and again (5 % of a Describe's cost)
-    gc.collect()
-    gc.freeze()
-    uvicorn.run(app, host=host, port=port, lifespan="on", timeout_graceful_shutdown=10,
-                limit_concurrency=max_connections, timeout_keep_alive=5, **httpserver.options(request_timeout))
+    httpserver.run(app, host=host, port=port, lifespan="on", timeout_graceful_shutdown=10,
+                   limit_concurrency=max_connections, timeout_keep_alive=5, request_timeout=request_timeout)
     store.dispose()
 
 
