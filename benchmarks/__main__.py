@@ -40,11 +40,12 @@ def main(argv: list[str] | None = None) -> int:
         print("paired rounds (the throughput targets)", file=sys.stderr)
         rounds = paired.run(profile, work)
         print("scale", file=sys.stderr)
-        scale_rows = scale.run(profile, work)
+        scale_rows, read_rounds = scale.run(profile, work)
     print("in-process", file=sys.stderr)
     calls = inprocess.run(profile.inprocess_calls)
-    results = report.Results(profile, environment.describe(pg_version, load_at_start), rows, rounds, scale_rows, calls,
-                             targets.evaluate(rows, rounds, scale_rows, profile.judged), time.monotonic() - started)
+    verdicts = targets.evaluate(rows, rounds, scale_rows, read_rounds, profile.judged)
+    results = report.Results(profile, environment.describe(pg_version, load_at_start), rows, rounds, scale_rows,
+                             read_rounds, calls, verdicts, time.monotonic() - started)
     markdown = report.write(out, results)
     for target in results.targets:
         print(f"{target.verdict:<20} {target.name}", file=sys.stderr)
