@@ -35,6 +35,10 @@ def _load(rows: list[Row], target: str, operation: str, concurrency: int) -> Loa
                  and r.operation == operation), None)
 
 
+def _medians_of(rounds: list) -> str:
+    return f"median of {len(rounds)} paired round{'s' if len(rounds) != 1 else ''}"
+
+
 def _ratio(numerator: float | None, denominator: float | None) -> float | None:
     return numerator / denominator if numerator is not None and denominator else None
 
@@ -44,7 +48,7 @@ def evaluate(rows: list[Row], rounds: list[Round], scale: list[ScaleRow], read_r
     """Every target of issue 7 that this run's measurements can speak to; the throughput ratios and the read calls'
     latency ratios are medians of paired rounds (benchmarks/paired.py, benchmarks/scale.py)."""
     ceiling, moto = median_ratios(rounds) or (None, None)
-    paired = f"c={CONNECTIONS}, median of {len(rounds)} paired round{'s' if len(rounds) != 1 else ''}"
+    paired = f"c={CONNECTIONS}, {_medians_of(rounds)}"
     targets = [
         _target(f"DescribeImageVersion req/s, SQLite vs bare-ASGI ceiling ({paired})", ceiling, True, 0.30, judged),
         _target(f"DescribeImageVersion req/s, SQLite vs moto server DescribeModel ({paired})", moto, True, 20, judged),
@@ -60,7 +64,7 @@ def evaluate(rows: list[Row], rounds: list[Round], scale: list[ScaleRow], read_r
         for label, field in CALLS.items():
             if label in READS and read_rounds:
                 ratio = statistics.median(r.large[field].p50_ms / r.small[field].p50_ms for r in read_rounds)
-                how = f"median of {len(read_rounds)} paired round{'s' if len(read_rounds) != 1 else ''}"
+                how = _medians_of(read_rounds)
             else:
                 ratio, how = _ratio(getattr(large, field).p50_ms, getattr(small, field).p50_ms), "in sequence"
             targets.append(_target(f"{label} p50 latency, {sizes} ({how})", ratio, False, 1.5, judged))

@@ -288,9 +288,9 @@ class Transaction:
                                                    "key": key})
         if row is None:
             return None
-        split = len(SHOWN_VERSION_COLUMNS)
-        return dict(zip(JOINED_IMAGE_COLUMNS, row[split:])), effective(_version(row[:split], SHOWN_VERSION_COLUMNS),
-                                                                       now)
+        split = len(SHOWN_VERSION_COLUMNS)  # its WHERE keeps gone images and versions out
+        image = dict(zip(JOINED_IMAGE_COLUMNS, row[split:]))
+        return image, effective(_version(row[:split], SHOWN_VERSION_COLUMNS), now)
 
     def list_versions(self, image_id: int, now: float, filters: dict, sort_by: str, descending: bool,
                       after: list | None, limit: int) -> list[tuple]:
