@@ -20,7 +20,7 @@ import uvicorn
 from uvicorn.server import ServerState
 
 from smimages import httpserver
-from smimages.app import App
+from smimages.server import Server
 from smimages.operations.service import Service
 from smimages.store import Store
 
@@ -69,7 +69,7 @@ def main(server: str, requests: int) -> None:
     else:
         url = f"sqlite:///{Path(tempfile.mkdtemp()) / 'stack.db'}"
         prepare_smimages(url)
-        app, request = App(Service(Store(url)), worker=False), describe_request(8000)
+        app, request = Server(Service(Store(url)), worker=False), describe_request(8000)
     raw = (f"{request.method} {request.path} HTTP/1.1\r\nHost: 127.0.0.1:8000\r\n"
            + "".join(f"{name}: {value}\r\n" for name, value in request.headers.items())
            + f"Content-Length: {len(request.body)}\r\n\r\n{request.body}").encode()

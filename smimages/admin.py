@@ -13,9 +13,12 @@ catalog) and the admin HTTP API under /_smimages/ that exposes them on a server 
     POST   /_smimages/reset                                            -> {}   (empty catalog, no faults)
 
 Without --enable-admin none of these exist: the paths answer exactly as any other unknown path does."""
+from __future__ import annotations
+
 import json
 import math
 from pathlib import Path
+from typing import Any, Callable, TypeVar
 
 from . import snapshot
 from .faults import FaultError, Faults
@@ -24,31 +27,43 @@ from .worker import TransitionWorker
 
 PREFIX = "/_smimages/"
 MAX_SETTLE_PASSES = 100_000
+T = TypeVar("T")
 
 
 class ControlError(ValueError):
     """A control request that cannot be carried out (the message says why)."""
 
 
-class Control:
-    """Time, faults and state of one Service, for tests. Callers keep it from racing the request path
-    (InProcess holds its lock; the server runs admin requests on its request executor)."""
+def _at_once(fn: Callable[[], T]) -> T:
+    return fn()
 
-    def __init__(self, service: Service):
+
+class Control:
+    """Time, faults and state of one Service, for tests. Each control takes its turn with the request path through
+    `turn` (InProcess: its lock; a server: its request executor), so none races a request."""
+
+    def __init__(self, service: Service, faults: Faults, turn: Callable[[Callable[[], Any]], Any] = _at_once):
         self.service = service
+        self._faults = faults
+        self._turn = turn
 
     @property
     def faults(self) -> Faults:
-        return self.service.faults
+        """The armed faults: fail(...), error(...), throttle(...), concurrent_modification(...), clear()."""
+        return self._faults
 
     def now(self) -> float:
         return self.service.now()
 
     def advance(self, seconds: float) -> float:
-        """Moves the service clock `seconds` ahead; returns the new time."""
+        """Moves the service clock `seconds` ahead; resources whose transition falls due show their final status.
+        Returns the new time."""
         if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not math.isfinite(seconds) \
                 or seconds < 0:
             raise ControlError("seconds must be a finite number >= 0")
+        return float(self._turn(lambda: self._advance(seconds)))
+
+    def _advance(self, seconds: float) -> float:
         advance = getattr(self.service.clock, "advance", None)
         if advance is None:
             raise ControlError("this service's clock cannot be moved")
@@ -58,6 +73,9 @@ class Control:
     def settle(self) -> float:
         """Completes every pending transition: moves the clock to when the last one falls due (never back) and
         writes them all down; returns the new time."""
+        return float(self._turn(self._settle))
+
+    def _settle(self) -> float:
         worker = TransitionWorker(self.service)  # no executor: runs right here, on the caller's turn
         for _ in range(MAX_SETTLE_PASSES):
             due = worker.run_once()
@@ -65,24 +83,25 @@ class Control:
                 return self.service.now()
             now = self.service.now()
             if due > now:
-                self.advance(due - now)
+                self._advance(due - now)
                 if self.service.now() < due:  # the clock rounds to the millisecond
-                    self.advance(0.001)
+                    self._advance(0.001)
         raise ControlError("transitions kept falling due; gave up settling")
 
-    def dump(self, path: str | Path | None = None) -> dict:
-        """The whole catalog as a document (smimages/snapshot.py), also written to `path` when given."""
-        return snapshot.dump(self.service.store, path)
+    def dump(self, path: str | Path | None = None) -> dict[str, Any]:
+        """The whole catalog as a JSON-ready document (smimages/snapshot.py), also written to `path` when given."""
+        document: dict[str, Any] = self._turn(lambda: snapshot.dump(self.service.store, path))
+        return document
 
-    def load(self, source: str | Path | dict, replace: bool = True) -> int:
+    def load(self, source: str | Path | dict[str, Any], replace: bool = True) -> int:
         """Replaces the catalog with a document (a dict or a JSON file path); returns how many images it has."""
-        return snapshot.load(self.service.store, source, self.service.now(), replace)
+        return int(self._turn(lambda: snapshot.load(self.service.store, source, self.service.now(), replace)))
 
     def reset(self) -> None:
         """An empty catalog and no faults."""
-        self.faults.clear()
-        snapshot.import_state(self.service.store, {"format": snapshot.FORMAT, "version": snapshot.VERSION},
-                              self.service.now())
+        self._faults.clear()
+        empty = {"format": snapshot.FORMAT, "version": snapshot.VERSION}
+        self._turn(lambda: snapshot.import_state(self.service.store, empty, self.service.now()))
 
 
 class AdminAPI:

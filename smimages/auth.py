@@ -20,6 +20,7 @@ from botocore.compat import HTTPHeaders
 from botocore.credentials import Credentials
 
 from .context import caller_scope
+from .net import is_loopback
 from .errors import (
     IncompleteSignatureException,
     InvalidSignatureException,
@@ -306,19 +307,6 @@ def _access_key(path: str, section: str, values: dict[str, str]) -> AccessKey:
 
 # --- startup policy -----------------------------------------------------------------------------------------------
 
-def is_loopback(host: str) -> bool:
-    """Whether every address host stands for is a loopback address."""
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        pass
-    try:
-        infos = socket.getaddrinfo(host, None)
-    except OSError:
-        return False
-    return bool(infos) and all(ipaddress.ip_address(info[4][0].split("%")[0]).is_loopback for info in infos)
-
-
 def configure(mode: str | None, credentials_file: str | None, host: str, allow_anonymous: bool,
               admin: bool = False) -> Authenticator:
     """The authenticator `serve` runs with, or AuthConfigError when those settings must not start a server.
@@ -326,7 +314,7 @@ def configure(mode: str | None, credentials_file: str | None, host: str, allow_a
     Anything unauthenticated (auth off, or the --enable-admin test API) needs a loopback address or
     --insecure-allow-anonymous, which then logs a warning at every start."""
     mode = mode or ("sigv4" if credentials_file else "off")
-    loopback = is_loopback(host)  # a host name is looked up: once
+    loopback = is_loopback(host, resolve=True)  # a host name is looked up: once
     if admin and not loopback:
         if not allow_anonymous:
             raise AuthConfigError(

@@ -8,8 +8,7 @@ from pathlib import Path
 import click
 
 from .clock import ShiftedClock
-from .store import SchemaTooNew, Store
-from .store.engine import DEFAULT_POOL_SIZE, default_url
+from .store import DEFAULT_POOL_SIZE, SchemaTooNew, Store, default_url, open_store
 
 DEFAULT_PORT = 4590
 
@@ -83,12 +82,10 @@ def _log_registry(settings) -> None:
 
 
 def _open_store(db: str | None, pool_size: int = DEFAULT_POOL_SIZE) -> Store:
-    store = Store(db or default_url(), pool_size=pool_size)
     try:
-        store.migrate()
+        return open_store(db or default_url(), pool_size=pool_size)
     except SchemaTooNew as exc:
         raise click.ClickException(str(exc)) from None
-    return store
 
 
 @click.group()
@@ -135,9 +132,9 @@ def serve(host: str, port: int, db: str | None, transition_delay: float, log_lev
           **registry):
     """Serve the SageMaker images API over HTTP."""
     from . import httpserver
-    from .app import App
     from .auth import AuthConfigError, configure
     from .operations.service import Service, Settings
+    from .server import Server
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
@@ -149,10 +146,9 @@ def serve(host: str, port: int, db: str | None, transition_delay: float, log_lev
     store = _open_store(db, pool_size)
     clock = ShiftedClock() if enable_admin else time.time  # the admin API may move the clock ahead
     settings = Settings(transition_delay=transition_delay, registry=registry_settings, registry_lease=registry_lease)
-    app = App(Service(store, settings, clock), auth=auth, admin=enable_admin, worker=worker)
+    app = Server(Service(store, settings, clock), auth, worker=worker, test_controls=enable_admin)
     _log_registry(registry_settings)
-    logging.getLogger("smimages").info("serving on http://%s:%d with %s", host, port,
-                                       store.engine.url.render_as_string(hide_password=True))
+    logging.getLogger("smimages").info("serving on http://%s:%d with %s", host, port, store.display_url)
     if enable_admin:
         logging.getLogger("smimages").warning("the unauthenticated admin API is enabled under /_smimages/")
     httpserver.run(app, host=host, port=port, lifespan="on", timeout_graceful_shutdown=10,
@@ -176,7 +172,7 @@ def worker(db: str | None, pool_size: int, log_level: str, registry_lease: float
     logging.getLogger("alembic").setLevel(logging.WARNING)
     registry_settings = _registry_settings(**registry)
     store = _open_store(db, pool_size)
-    logging.getLogger("smimages").info("worker running on %s", store.engine.url.render_as_string(hide_password=True))
+    logging.getLogger("smimages").info("worker running on %s", store.display_url)
     _log_registry(registry_settings)
     settings = Settings(registry=registry_settings, registry_lease=registry_lease)
     TransitionWorker(Service(store, settings)).run_until_signalled()

@@ -1,8 +1,10 @@
 """Per-request context (the caller's account and region, from the SigV4 credential scope; the clock); request ids."""
+from __future__ import annotations
+
 import itertools
 import re
 import uuid
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 DEFAULT_ACCOUNT = "000000000000"
 DEFAULT_REGION = "us-east-1"
@@ -20,12 +22,37 @@ def new_request_id() -> str:
     return f"{_ID_PREFIX}{next(_ID_NUMBERS) & 0xFFFFFFFFFFFF:012x}"
 
 
+class Outcomes(Protocol):
+    """How the lifecycles one call starts will end: an injected fault policy decides (smimages/faults.py); without
+    one, every lifecycle succeeds."""
+
+    def failure(
+        self, operation: str, ctx: RequestContext, image: str, version: int | None = None,
+        base_image: str | None = None,
+    ) -> str | None:
+        """The FailureReason the lifecycle `operation` starts now must end with, or None for success."""
+
+
+class _Succeed:
+    """Every lifecycle succeeds."""
+
+    def failure(
+        self, operation: str, ctx: RequestContext, image: str, version: int | None = None,
+        base_image: str | None = None,
+    ) -> str | None:
+        return None
+
+
+SUCCEED: Outcomes = _Succeed()
+
+
 class RequestContext(NamedTuple):
-    """Who is calling, where, and when, for one request."""
+    """Who is calling, where, and when, for one request; and how the lifecycles it starts end."""
 
     account: str
     region: str
     now: float
+    outcomes: Outcomes = SUCCEED
 
 
 def caller_scope(authorization: str | None) -> tuple[str, str]:

@@ -2,20 +2,26 @@
 which calls answer an error instead (ThrottlingException, ResourceLimitExceeded, ResourceInUse, ...).
 
 Each fault names an operation and a scope (image name glob or ARN, BaseImage glob, version, account, region) and
-is used up after `count` matches (None: never). Operations meet faults in two places only: `dispatch` asks
-`applied()` before running a call (an error fault answers instead), and `Service.begin` asks `failure()` how a
-lifecycle it starts will end. A call that fails after taking a lifecycle fault gives it back."""
-import contextlib
+is used up after `count` matches (None: never). Faults is a call policy (operations.service.CallPolicy) that a test
+assembly hands to the App: `dispatch` asks `around()` before running a call (an error fault answers instead), and
+the call's outcomes (RequestContext.outcomes) say how each lifecycle it starts will end. A call that fails after
+taking a lifecycle fault gives it back."""
+
+from __future__ import annotations
+
 import fnmatch
 import itertools
 import re
 import threading
 from dataclasses import asdict, dataclass, field, fields
+from typing import Any
 
+from .context import RequestContext
+from .domain import arns
+from .domain.limits import MAX_FAILURE_REASON
 from .errors import CONCURRENT_MODIFICATION, INTERNAL_FAILURE, ServiceError
 
 LIFECYCLE_OPERATIONS = ("CreateImage", "UpdateImage", "DeleteImage", "CreateImageVersion", "DeleteImageVersion")
-MAX_REASON = 1024  # FailureReason's length limit in the model
 # code -> (HTTP status, message) answered when a fault gives no message of its own
 ERROR_DEFAULTS = {
     "ThrottlingException": (400, "Rate exceeded"),
@@ -25,9 +31,17 @@ ERROR_DEFAULTS = {
     "InternalFailure": (500, INTERNAL_FAILURE),
     "ServiceUnavailable": (503, "Service Unavailable"),
 }
-_ARN = re.compile(r"arn:aws[a-z-]*:sagemaker:(?P<region>[^:]*):(?P<account>\d{12}):"
-                  r"(?P<kind>image|image-version)/(?P<name>[^/]+)(?:/(?P<version>\d+))?")
-_IMAGE_ARN = re.compile(r"arn:aws[a-z-]*:sagemaker:[^:]*:\d{12}:image/(?P<name>[^/]+)$")
+
+
+def _arn_scope(text: str) -> tuple[arns.Arn, str, int | None] | None:
+    """(ARN, image name, version) of an image or image-version ARN (the version may be left out), else None."""
+    parts = arns.parse(text)
+    if parts is None or parts.kind not in ("image", "image-version"):
+        return None
+    name, slash, version = parts.resource.partition("/")
+    if not name or (parts.kind == "image" and slash) or (version and not (version.isascii() and version.isdigit())):
+        return None
+    return parts, name, int(version) if version else None
 
 
 class FaultError(ValueError):
@@ -71,10 +85,10 @@ class Fault:
     @property
     def _name_pattern(self) -> tuple[str, bool]:
         """(glob on the image name, whether it ignores case: version ARNs carry the name in lower case)."""
-        match = _ARN.fullmatch(self.image)
-        if match is None:
+        scope = _arn_scope(self.image)
+        if scope is None:
             return self.image, False
-        return match["name"], match["kind"] == "image-version"
+        return scope[1], scope[0].kind == "image-version"
 
     def _scope_matches(self, account: str, region: str, image: str | None, version: int | None,
                        base_image: str | None) -> bool:
@@ -94,7 +108,7 @@ class Fault:
         return self.version is None or self.version == version
 
 
-def _checked(fault: Fault, served: tuple[str, ...]) -> Fault:
+def _checked(fault: Fault, served: Any) -> Fault:
     """The fault, its ARN scope folded into account/region/version; FaultError when it makes no sense."""
     if fault.type == "fail":
         if fault.operation not in LIFECYCLE_OPERATIONS:
@@ -102,8 +116,8 @@ def _checked(fault: Fault, served: tuple[str, ...]) -> Fault:
                              f"not {fault.operation!r}")
         if fault.reason is None:
             fault.reason = f"{fault.operation} failed (fault injected by smimages)."
-        if not isinstance(fault.reason, str) or not 0 < len(fault.reason) <= MAX_REASON:
-            raise FaultError(f"reason must be 1 to {MAX_REASON} characters")
+        if not isinstance(fault.reason, str) or not 0 < len(fault.reason) <= MAX_FAILURE_REASON:
+            raise FaultError(f"reason must be 1 to {MAX_FAILURE_REASON} characters")
     elif fault.type == "error":
         if fault.operation != "*" and fault.operation not in served:
             raise FaultError(f"unknown operation {fault.operation!r}")
@@ -124,12 +138,13 @@ def _checked(fault: Fault, served: tuple[str, ...]) -> Fault:
     for name in ("image", "base_image"):
         if not isinstance(getattr(fault, name), str):
             raise FaultError(f"{name} must be a string")
-    arn = _ARN.fullmatch(fault.image)
-    if arn:
-        fault.account = fault.account or arn["account"]
-        fault.region = fault.region or arn["region"]
-        if arn["version"] is not None and fault.version is None:
-            fault.version = int(arn["version"])
+    scope = _arn_scope(fault.image)
+    if scope:
+        parts, _, version = scope
+        fault.account = fault.account or parts.account
+        fault.region = fault.region or parts.region
+        if version is not None and fault.version is None:
+            fault.version = version
     return fault
 
 
@@ -140,7 +155,6 @@ class Faults:
         self._faults: list[Fault] = []
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
-        self._local = threading.local()
 
     # arming
 
@@ -154,9 +168,9 @@ class Faults:
             if "type" not in fault or "operation" not in fault:
                 raise FaultError("a fault needs a type (fail or error) and an operation")
             fault = Fault(**fault)
-        from .spec import SERVED_OPERATIONS
+        from .operations import OPERATIONS
 
-        fault = _checked(fault, SERVED_OPERATIONS)
+        fault = _checked(fault, OPERATIONS)
         with self._lock:
             fault._seq = next(self._ids)
             fault.id = f"fault-{fault._seq}"
@@ -212,48 +226,37 @@ class Faults:
     def __len__(self) -> int:
         return len(self._faults)
 
-    # consulted by the request path
+    # the call policy
 
-    @contextlib.contextmanager
-    def applied(self, ctx, operation: str, request: dict):
-        """Around one call: answers an error fault's error instead, and gives lifecycle faults taken by a call
-        that then fails back (its transaction was rolled back, so that lifecycle never started)."""
-        self._answer_error(ctx, operation, request)
-        journal: dict[str, Fault] = {}
-        self._local.journal = journal
-        try:
-            yield
-        except BaseException:
-            with self._lock:
-                for fault in journal.values():
-                    self._give_back(fault)
-            raise
-        finally:
-            self._local.journal = None
-
-    def failure(self, operation: str, ctx, image: str, version: int | None = None,
-                base_image: str | None = None) -> str | None:
-        """The FailureReason the lifecycle `operation` starts now must end with, or None for success."""
+    def around(self, ctx: RequestContext, operation: str, request: dict[str, Any]) -> _CallOutcomes | None:
+        """Before one call: answers an error fault's error instead, or gives the call outcomes that take the
+        lifecycle faults it matches (given back if the call then fails); None while no fault is armed."""
         if not self._faults:
             return None
-        journal = getattr(self._local, "journal", None)
+        self._answer_error(ctx, operation, request)
+        return _CallOutcomes(self)
+
+    def _take_failure(self, operation: str, ctx: RequestContext, image: str, version: int | None,
+                      base_image: str | None) -> Fault | None:
+        """Takes the first armed lifecycle fault matching a lifecycle `operation` starts now."""
         with self._lock:
             for fault in self._faults:
                 if fault.type == "fail" and fault.operation == operation and fault._scope_matches(
                         ctx.account, ctx.region, image, version, base_image):
-                    if journal is not None and fault.id in journal:
-                        return fault.reason  # the same call, run again after a write conflict
                     self._take(fault)
-                    if journal is not None:
-                        journal[fault.id] = fault
-                    return fault.reason
+                    return fault
         return None
+
+    def _give_back_all(self, taken: list[Fault]) -> None:
+        with self._lock:
+            for fault in taken:
+                self._give_back(fault)
 
     def _answer_error(self, ctx, operation: str, request: dict) -> None:
         image = request.get("ImageName")
         if image is None and isinstance(request.get("ResourceArn"), str):
-            arn = _IMAGE_ARN.fullmatch(request["ResourceArn"])
-            image = arn["name"] if arn else None
+            scope = _arn_scope(request["ResourceArn"])
+            image = scope[1] if scope and scope[0].kind == "image" else None
         with self._lock:
             for fault in self._faults:
                 if fault.type == "error" and fault.operation in ("*", operation) and fault._scope_matches(
@@ -275,3 +278,32 @@ class Faults:
             if all(armed is not fault for armed in self._faults):
                 self._faults.append(fault)
                 self._faults.sort(key=lambda f: f._seq)
+
+
+class _CallOutcomes:
+    """The lifecycle outcomes of one call: the faults it took, kept so that a rerun after a write conflict gets the
+    same ones, and given back when the call fails (its transaction was rolled back, so those lifecycles never
+    started)."""
+
+    def __init__(self, faults: Faults):
+        self._faults = faults
+        self._taken: dict[str, Fault] = {}
+
+    def __enter__(self) -> _CallOutcomes:
+        return self
+
+    def __exit__(self, kind: Any, *_: Any) -> None:
+        if kind is not None and self._taken:
+            self._faults._give_back_all(list(self._taken.values()))
+
+    def failure(self, operation: str, ctx: RequestContext, image: str, version: int | None = None,
+                base_image: str | None = None) -> str | None:
+        for fault in self._taken.values():
+            if fault.operation == operation and fault._scope_matches(ctx.account, ctx.region, image, version,
+                                                                      base_image):
+                return fault.reason  # the same call, run again after a write conflict
+        fault = self._faults._take_failure(operation, ctx, image, version, base_image)
+        if fault is None:
+            return None
+        self._taken[fault.id] = fault
+        return fault.reason

@@ -137,11 +137,11 @@ def for_moto(request) -> bool:
     moto = sys.modules.get("moto.core.models")
     if moto is None or not getattr(moto.botocore_stubber, "enabled", False):
         return False
-    from .spec import SERVED_OPERATIONS
+    from .operations import OPERATIONS
 
     target = request.headers.get("X-Amz-Target") or b""
     name = (target.decode() if isinstance(target, bytes) else target).rpartition(".")[2]
-    return name not in SERVED_OPERATIONS
+    return name not in OPERATIONS
 
 
 def is_aio(client) -> bool:

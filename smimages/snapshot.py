@@ -10,49 +10,44 @@ and import it in place of what a database holds. export -> import -> export give
 
 Columns keep their database names. A hand-written seed may leave most of them out: the defaults are a CREATED
 resource created at import time in account 000000000000, us-east-1 (see `_image_defaults`)."""
+from __future__ import annotations
+
 import json
 import uuid
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, insert, select
-from sqlalchemy.exc import IntegrityError
-
 from .context import DEFAULT_ACCOUNT, DEFAULT_REGION
-from .store import Conflict, Store
-from .store.schema import image_tags, image_versions, images, version_aliases
+from .store import COLUMNS, CatalogEntry, CatalogStore, Conflict
 
 FORMAT = "smimages-catalog"
 VERSION = 1
-_IMAGE_COLUMNS = [c.name for c in images.columns if c.name != "id"]
-_VERSION_COLUMNS = [c.name for c in image_versions.columns if c.name not in ("id", "image_id")]
+_IMAGE_COLUMNS = [name for name in COLUMNS["images"] if name != "id"]
+_VERSION_COLUMNS = [name for name in COLUMNS["image_versions"] if name not in ("id", "image_id")]
 
 
 class SnapshotError(ValueError):
     """A document that is not a catalog this smimages can import (the message says where)."""
 
 
-def export_state(store: Store) -> dict:
-    """The catalog as a JSON-ready dict; rows in creation order, so an import keeps every ordering. The four
-    reads share one snapshot (SQLite: one transaction; PostgreSQL: REPEATABLE READ), whatever writers do."""
+def export_state(store: CatalogStore) -> dict[str, Any]:
+    """The catalog as a JSON-ready dict; rows in creation order, so an import keeps every ordering. The rows are
+    read in one snapshot (SQLite: one transaction; PostgreSQL: REPEATABLE READ), whatever writers do."""
     with store.transaction(snapshot=True) as tx:
-        image_rows = tx.conn.execute(select(images).order_by(images.c.id)).mappings().all()
-        version_rows = tx.conn.execute(select(image_versions).order_by(image_versions.c.id)).mappings().all()
-        alias_rows = tx.conn.execute(select(version_aliases).order_by(version_aliases.c.alias)).mappings().all()
-        tag_rows = tx.conn.execute(select(image_tags).order_by(image_tags.c.id)).mappings().all()
+        rows = tx.catalog_rows()
     aliases: dict[int, list[str]] = {}
-    for row in alias_rows:
+    for row in rows["version_aliases"]:
         aliases.setdefault(row["version_id"], []).append(row["alias"])
-    tags: dict[int, list[dict]] = {}
-    for row in tag_rows:
+    tags: dict[int, list[dict[str, str]]] = {}
+    for row in rows["image_tags"]:
         tags.setdefault(row["image_id"], []).append({"Key": row["key"], "Value": row["value"]})
-    versions: dict[int, list[dict]] = {}
-    for row in version_rows:
+    versions: dict[int, list[dict[str, Any]]] = {}
+    for row in rows["image_versions"]:
         entry = {name: row[name] for name in _VERSION_COLUMNS}
         entry["aliases"] = aliases.get(row["id"], [])
         versions.setdefault(row["image_id"], []).append(entry)
     exported = []
-    for row in image_rows:
+    for row in rows["images"]:
         entry = {name: row[name] for name in _IMAGE_COLUMNS}
         entry["tags"] = tags.get(row["id"], [])
         entry["versions"] = versions.get(row["id"], [])
@@ -60,38 +55,23 @@ def export_state(store: Store) -> dict:
     return {"format": FORMAT, "version": VERSION, "images": exported}
 
 
-def import_state(store: Store, document: dict, now: float, replace: bool = True) -> int:
+def import_state(store: CatalogStore, document: dict[str, Any], now: float, replace: bool = True) -> int:
     """Writes a catalog document into the store in one transaction, after deleting everything (replace) or
     into an empty catalog (refused otherwise); returns how many images it holds. `now` fills left-out times."""
-    rows = _parse(document, now)
+    entries = _parse(document, now)
     try:
-        _write(store, rows, replace)
-    except (Conflict, IntegrityError) as exc:
+        with store.transaction(write=True) as tx:
+            if replace:
+                tx.clear()
+            elif not tx.is_empty():
+                raise SnapshotError("the catalog is not empty (replace it, or import into an empty database)")
+            tx.insert_catalog(entries)
+    except Conflict as exc:
         raise SnapshotError(f"the document breaks a uniqueness rule of the catalog: {exc}") from None
-    return len(rows)
+    return len(entries)
 
 
-def _write(store: Store, rows: list, replace: bool) -> None:
-    with store.transaction(write=True) as tx:
-        conn = tx.conn
-        if replace:
-            for table in (version_aliases, image_tags, image_versions, images):
-                conn.execute(delete(table))
-        elif conn.execute(select(images.c.id).limit(1)).first() is not None:
-            raise SnapshotError("the catalog is not empty (replace it, or import into an empty database)")
-        for image, tags, versions in rows:
-            image_id = conn.execute(insert(images).values(**image).returning(images.c.id)).scalar_one()
-            for tag in tags:
-                conn.execute(insert(image_tags).values(image_id=image_id, **tag))
-            for version, aliases in versions:
-                version_id = conn.execute(insert(image_versions).values(image_id=image_id, **version)
-                                          .returning(image_versions.c.id)).scalar_one()
-                for alias in aliases:
-                    conn.execute(insert(version_aliases).values(image_id=image_id, version_id=version_id,
-                                                                alias=alias))
-
-
-def dump(store: Store, path: str | Path | None = None) -> dict:
+def dump(store: CatalogStore, path: str | Path | None = None) -> dict:
     """export_state, also written to `path` as JSON when one is given."""
     document = export_state(store)
     if path is not None:
@@ -99,7 +79,7 @@ def dump(store: Store, path: str | Path | None = None) -> dict:
     return document
 
 
-def load(store: Store, source: str | Path | dict, now: float, replace: bool = True) -> int:
+def load(store: CatalogStore, source: str | Path | dict, now: float, replace: bool = True) -> int:
     """import_state from a dict or a JSON file."""
     return import_state(store, read(source), now, replace)
 
@@ -143,7 +123,7 @@ def _columns(entry: dict, where: str, known: list[str], required: tuple[str, ...
     return {**defaults, **entry}
 
 
-def _parse(document: Any, now: float) -> list[tuple[dict, list[dict], list[tuple[dict, list[str]]]]]:
+def _parse(document: Any, now: float) -> list[CatalogEntry]:
     """(image columns, tags, [(version columns, aliases)]) per image, defaults filled in, ids left out."""
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise SnapshotError(f'not an smimages catalog (expected "format": "{FORMAT}")')
@@ -178,5 +158,5 @@ def _parse(document: Any, now: float) -> list[tuple[dict, list[dict], list[tuple
             parsed_versions.append((version, aliases))
         if "next_version" not in image:
             image["next_version"] = max((v["version"] for v, _ in parsed_versions), default=0)
-        parsed.append((image, [{"key": t["Key"], "value": t["Value"]} for t in tags], parsed_versions))
+        parsed.append(CatalogEntry(image, [{"key": t["Key"], "value": t["Value"]} for t in tags], parsed_versions))
     return parsed

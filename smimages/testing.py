@@ -22,13 +22,12 @@ from botocore.awsrequest import AWSResponse
 from botocore.credentials import Credentials
 
 from . import intercept
+from .admin import Control
 from .clock import ManualClock
 from .intercept import FAKE_ACCESS_KEY, FAKE_SECRET_KEY, current
 
 if TYPE_CHECKING:
-    from .admin import Control
-    from .faults import Faults
-    from .operations.service import Service, Settings
+    from .operations.service import Settings
 
 __all__ = ["InProcess", "ManualClock", "SageMakerImagesMock", "ServerThread", "current", "mock_sagemaker_images"]
 
@@ -63,98 +62,26 @@ class _Body:
         return self._data
 
 
-_template_lock = threading.Lock()
-
-
-@functools.cache
-def _schema_template():
-    """An in-memory catalog migrated once per process: new in-memory catalogs are copies of it (0.3 ms, where
-    running the migrations takes about 15 ms)."""
-    from .store import Store
-
-    template = Store("sqlite://")
-    template.migrate()
-    return template
-
-
-def _copy_schema_into(store) -> None:
-    """Gives an empty in-memory SQLite store (one connection, StaticPool) the migrated schema."""
-    with _template_lock:  # the template's one connection serves one copy at a time
-        source = _schema_template().engine.raw_connection()
-        target = store.engine.raw_connection()
-        try:
-            source.driver_connection.backup(target.driver_connection)
-        finally:
-            target.close()
-            source.close()
-
-
-def _open_store(db: str):
-    """The store for a test service: an in-memory catalog copies the migrated schema, anything else is migrated."""
-    from .store import Store
-
-    store = Store(db)
-    if store.memory:
-        _copy_schema_into(store)
-    else:
-        store.migrate()
-    return store
-
-
-class _Controls:
-    """The test controls (smimages/admin.py) of a service, each taking its turn like a request does."""
-
-    service: Service
-    control: Control
-
-    def _in_turn(self, fn, *args):
-        raise NotImplementedError
-
-    @property
-    def faults(self) -> Faults:
-        """The armed faults: fail(...), error(...), throttle(...), concurrent_modification(...), clear()."""
-        return self.service.faults
-
-    def now(self) -> float:
-        return self.service.now()
-
-    def advance(self, seconds: float) -> float:
-        """Moves the service clock ahead; resources whose transition falls due show their final status."""
-        return self._in_turn(self.control.advance, seconds)
-
-    def settle(self) -> float:
-        """Completes every pending transition (moving the clock to the last one's due time)."""
-        return self._in_turn(self.control.settle)
-
-    def dump(self, path: str | Path | None = None) -> dict:
-        """The whole catalog as a JSON-ready document, also written to `path` when one is given."""
-        return self._in_turn(self.control.dump, path)
-
-    def load(self, source: str | Path | dict, replace: bool = True) -> int:
-        """Replaces the catalog with a document from dump() (a dict or a JSON file path)."""
-        return self._in_turn(self.control.load, source, replace)
-
-    def reset(self) -> None:
-        """An empty catalog and no faults."""
-        self._in_turn(self.control.reset)
-
-
-class InProcess(_Controls):
+class InProcess(Control):
     """A Service answered in-process: clients made by `client()`, or caught by an active mock, send requests
-    through App.handle (parse, authenticate, validate, dispatch, serialize) without a socket or a thread hop."""
+    through App.handle (parse, authenticate, validate, dispatch, serialize) without a socket or a thread hop. Its
+    test controls (advance, settle, faults, dump, load, reset) are those of smimages.admin.Control."""
 
     def __init__(self, db: str = "sqlite://", settings: Settings | None = None, clock=None, auth=None):
-        from .admin import Control
         from .app import App
+        from .faults import Faults
         from .operations.service import Service, Settings
+        from .store import open_store
+        from .worker import TransitionWorker
 
-        store = _open_store(db)
+        store = open_store(db)
         self.clock = clock or ManualClock()
-        self.service = Service(store, settings or Settings(), self.clock)
-        self.app = App(self.service, auth=auth)
-        self.control = Control(self.service)
+        faults = Faults()
+        super().__init__(Service(store, settings or Settings(), self.clock), faults, self._in_turn)
+        self.app = App(self.service, auth=auth, policy=faults)
+        self.worker = TransitionWorker(self.service)  # not started: tests run its passes themselves
         # one SQLite connection serves an in-memory catalog: requests from several threads take turns on it
-        self._turn = threading.RLock() if store.memory else nullcontext()
+        self._lock = threading.RLock() if store.memory else nullcontext()
         self.closed = False
 
     # the request path
@@ -174,8 +101,8 @@ class InProcess(_Controls):
             body = body.read()
         if isinstance(body, str):
             body = body.encode()
-        with self._turn:
-            response = self.app.handle(request.method, target.split("?", 1)[0], headers, body, target)
+        with self._lock:
+            response = self.app.handle(request.method, target, headers, body)
         request.url = _HANDLED_URL
         return url, response
 
@@ -224,13 +151,12 @@ class InProcess(_Controls):
         self._bind(client)
         return client
 
-    def _in_turn(self, fn, *args):
-        with self._turn:
-            return fn(*args)
+    def _in_turn(self, fn):
+        with self._lock:
+            return fn()
 
     def close(self) -> None:
         self.closed = True
-        self.app.executor.shutdown(wait=True)
         self.service.store.dispose()
 
 
@@ -337,17 +263,18 @@ class SageMakerImagesMock:
         return cls
 
 
-class ServerThread(_Controls):
+class ServerThread(Control):
     """smimages over real HTTP on a free loopback port, served by uvicorn in a thread of this process with the
     admin API on (so tools in other processes can drive it too). Its clock is wall time that advance() and
-    settle() move ahead; its controls run on the server's request executor, in turn with requests."""
+    settle() move ahead; its controls (smimages.admin.Control) run on the server's request executor, in turn with
+    requests."""
 
     def __init__(self, db: str = "sqlite://", settings: Settings | None = None, clock=None,
                  host: str = "127.0.0.1"):
         self._config = {"db": db, "settings": settings, "clock": clock}
         self.host = host
         self.port: int | None = None
-        self._server = self._thread = self.app = self.service = self.control = None
+        self._server = self._thread = self.app = None
 
     @property
     def url(self) -> str:
@@ -360,14 +287,16 @@ class ServerThread(_Controls):
         import uvicorn
 
         from . import httpserver
-        from .app import App
         from .clock import ShiftedClock
         from .operations.service import Service, Settings
+        from .server import Server
+        from .store import open_store
 
-        store = _open_store(self._config["db"])
-        self.service = Service(store, self._config["settings"] or Settings(), self._config["clock"] or ShiftedClock())
-        self.app = App(self.service, admin=True)
-        self.control = self.app.admin.control
+        store = open_store(self._config["db"])
+        service = Service(store, self._config["settings"] or Settings(), self._config["clock"] or ShiftedClock())
+        self.app = Server(service, test_controls=True)
+        assert self.app.control is not None
+        super().__init__(service, self.app.control.faults, self.app.in_turn)
         sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET)
         sock.bind((self.host, 0))
         sock.listen(128)
@@ -405,8 +334,6 @@ class ServerThread(_Controls):
             "sagemaker", region_name=region, endpoint_url=self.url, aws_access_key_id=access_key,
             aws_secret_access_key="secret", config=Config(parameter_validation=validate, **config))
 
-    def _in_turn(self, fn, *args):
-        return self.app.executor.submit(fn, *args).result()
 
 
 def mock_sagemaker_images(target=None, *, transition_delay: float | None = None, settings: Settings | None = None,

@@ -5,16 +5,17 @@ allows), and, with --registry-check on, resolving new versions' BaseImages (smim
 Every process may run a worker against one database (inside `serve`, or as `smimages worker`): work is claimed
 with FOR UPDATE SKIP LOCKED in short transactions, so each row is handled by exactly one process, and the
 transaction of a process that dies mid-claim is rolled back by the database, leaving the rows to the others."""
+
+from __future__ import annotations
+
 import logging
 import signal
 import threading
 from concurrent.futures import Executor
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol, TypeVar
 
-from .operations.service import Service
-from .store import Aborted
-from .store.schema import image_versions, images
-from .store.sql import Transaction
+from .operations.service import Service, Settings
+from .store import Aborted, CatalogTx
 
 log = logging.getLogger("smimages.worker")
 IDLE_POLL_SECONDS = 1.0
@@ -33,12 +34,12 @@ class Job(Protocol):
 
     name: str
 
-    def claim(self, tx: Transaction, now: float) -> tuple[list, bool]:
+    def claim(self, tx: CatalogTx, now: float) -> tuple[list, bool]:
         """(items left to run, whether more work was due than one claim takes)."""
 
     def run(self, item: Any) -> Any: ...
 
-    def finish(self, tx: Transaction, item: Any, outcome: Any, now: float) -> None: ...
+    def finish(self, tx: CatalogTx, item: Any, outcome: Any, now: float) -> None: ...
 
     # optional: `next_due(tx) -> float | None`, when the job's next work falls due if not before (the worker
     # wakes up then, and settle() moves a test clock there)
@@ -51,30 +52,32 @@ class MaterializeTransitions:
     the same moment in two processes, cascading deletes can still deadlock; the database then aborts one side,
     which runs again.)"""
 
-    def __init__(self, table):
-        self.table = table
-        self.name = f"materialize-{table.name}"
+    def __init__(self, kind: str):
+        self.kind = kind
+        self.name = f"materialize-{kind}"
 
-    def claim(self, tx: Transaction, now: float) -> tuple[list, bool]:
-        claimed = tx.claim_due(self.table, now, BATCH)
-        tx.materialize(self.table, claimed)
+    def claim(self, tx: CatalogTx, now: float) -> tuple[list[Any], bool]:
+        claimed = tx.claim_due(self.kind, now, BATCH)
+        tx.materialize(self.kind, claimed)
         return [], len(claimed) == BATCH
 
     def run(self, item: Any) -> Any:  # claim() finishes everything it takes
         raise NotImplementedError
 
-    def finish(self, tx: Transaction, item: Any, outcome: Any, now: float) -> None:
+    def finish(self, tx: CatalogTx, item: Any, outcome: Any, now: float) -> None:
         raise NotImplementedError
 
 
-def default_jobs(service: Service) -> list[Job]:
-    """The jobs a worker for `service` runs: the registry check first when the service's settings turn it on
-    (its outcomes become due transitions the others then write down)."""
-    jobs: list[Job] = [MaterializeTransitions(image_versions), MaterializeTransitions(images)]
-    if service.settings.registry.check:
+def default_jobs(settings: Settings) -> list[Job]:
+    """The jobs a worker runs: the registry check first when the settings turn it on (its outcomes become due
+    transitions the others then write down)."""
+    jobs: list[Job] = [MaterializeTransitions("image_versions"), MaterializeTransitions("images")]
+    if settings.registry_check:
+        from .registry import RegistrySettings
         from .registry.job import ResolveVersions
 
-        jobs.insert(0, ResolveVersions(service.settings.registry, service.settings.registry_lease))
+        assert isinstance(settings.registry, RegistrySettings)
+        jobs.insert(0, ResolveVersions(settings.registry, settings.registry_lease))
     return jobs
 
 
@@ -85,7 +88,7 @@ class TransitionWorker:
     def __init__(self, service: Service, executor: Executor | None = None, jobs: list[Job] | None = None):
         self.service = service
         self.executor = executor
-        self.jobs = default_jobs(service) if jobs is None else jobs
+        self.jobs = default_jobs(service.settings) if jobs is None else jobs
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -102,7 +105,7 @@ class TransitionWorker:
 
     def _next_due(self) -> float | None:
         with self.service.store.transaction() as tx:
-            dues = [tx.next_due(), *(job.next_due(tx) for job in self.jobs if hasattr(job, "next_due"))]
+            dues = [tx.next_due(), *(job.next_due(tx) for job in self.jobs if hasattr(job, "next_due"))]  # type: ignore[attr-defined]
         return min((due for due in dues if due is not None), default=None)
 
     def run_once(self) -> float | None:

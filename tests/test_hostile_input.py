@@ -11,7 +11,10 @@ import pytest
 
 from conftest import BASE, ROLE, ServerProcess
 from smimages.protocol.wire import MAX_BODY_BYTES, MAX_HEADER_BYTES, MAX_JSON_DEPTH
-from smimages.spec import SERVED_OPERATIONS, operation_model
+from smimages.operations import OPERATIONS
+from smimages.spec import operation_model
+
+SERVED_OPERATIONS = tuple(OPERATIONS)
 
 JSON11 = "application/x-amz-json-1.1"
 

@@ -90,9 +90,9 @@ def test_worker_pass_writes_down_what_reads_already_show(service, sm):
     service.clock.advance(DELAY)
     sm.create_image_version(ImageName="img", BaseImage=BASE)
     sm.delete_image(ImageName="img")
-    assert service.app.worker.run_once() == service.clock() + DELAY
+    assert service.worker.run_once() == service.clock() + DELAY
     service.clock.advance(DELAY)
-    assert service.app.worker.run_once() is None
+    assert service.worker.run_once() is None
     with service.service.store.transaction() as tx:
         assert tx.conn.exec_driver_sql("SELECT count(*) FROM images").scalar() == 0
         assert tx.conn.exec_driver_sql("SELECT count(*) FROM image_versions").scalar() == 0

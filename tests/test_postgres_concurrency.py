@@ -272,7 +272,7 @@ from smimages.store import Store
 from smimages.store.schema import image_versions
 store = Store({pg_url!r})
 with store.transaction(write=True) as tx:
-    claimed = tx.claim_due(image_versions, {clock()}, 100)
+    claimed = tx.claim_due("image_versions", {clock()}, 100)
     print(len(claimed), flush=True)
     time.sleep(60)
 """], stdout=subprocess.PIPE, text=True)
@@ -280,7 +280,7 @@ with store.transaction(write=True) as tx:
         assert claimant.stdout.readline().strip() == "3"
         worker = TransitionWorker(service.service)
         with service.service.store.transaction(write=True) as tx:
-            assert tx.claim_due(image_versions, clock(), 100) == []  # skipped, not waited for
+            assert tx.claim_due("image_versions", clock(), 100) == []  # skipped, not waited for
         sm.create_image_version(ImageName="img", BaseImage=BASE)  # requests are not held up
         assert sm.describe_image_version(ImageName="img", Version=1)["ImageVersionStatus"] == "CREATED"
         worker.run_once()

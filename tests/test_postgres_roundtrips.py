@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import event
 
 from conftest import BASE, ROLE
-from smimages.store.sql import Transaction
+from smimages.store.fastpath import DriverLookups
 
 ARN = "arn:aws:sagemaker:us-east-1:000000000000:image/img"
 # (operation, call, statements, writes): in the order they run, each on the state the previous ones left
@@ -48,13 +48,13 @@ def test_statements_per_operation(service, sm, monkeypatch):
         if statement not in ("BEGIN", "BEGIN IMMEDIATE"):
             note(conn)
 
-    def first(tx, statement, params):  # the per-request lookups run on the driver's cursor: count them too
-        note(tx.conn)
-        return direct(tx, statement, params)
+    def first(lookups, conn, statement, params):  # the per-request lookups run on the driver's cursor: count them
+        note(conn)
+        return direct(lookups, conn, statement, params)
 
     event.listen(engine, "before_cursor_execute", count)
-    direct = Transaction._first
-    monkeypatch.setattr(Transaction, "_first", first)
+    direct = DriverLookups.first
+    monkeypatch.setattr(DriverLookups, "first", first)
     counted = {}
     for name, call, _, _ in CALLS:
         seen.clear()
@@ -78,6 +78,6 @@ def test_a_worker_pass_makes_a_fixed_number_of_statements(service, sm, versions,
     seen = []
     event.listen(service.service.store.engine, "before_cursor_execute",
                  lambda _c, _cur, statement, *_: None if statement.startswith("BEGIN") else seen.append(statement))
-    while service.app.worker.run_once() is not None:
+    while service.worker.run_once() is not None:
         pass
     assert len(seen) == statements

@@ -1,6 +1,7 @@
 """The AWS JSON 1.1 framing: targets, bodies, error shape, request ids and timestamps on the wire."""
 import json
 import re
+import urllib.request
 import uuid
 
 import pytest
@@ -66,9 +67,9 @@ def test_empty_body_is_an_empty_request(service):
     assert post(service, "SageMaker.ListImages", b"")[2] == {"Images": []}
 
 
-def test_health(service):
-    response = service.app.handle("GET", "/_smimages/health", {}, b"")
-    assert (response.status, json.loads(response.body)) == (200, {"status": "ok"})
+def test_health(smimages_server):
+    with urllib.request.urlopen(f"{smimages_server.url}/_smimages/health", timeout=5) as response:
+        assert (response.status, json.loads(response.read())) == (200, {"status": "ok"})
 
 
 def test_account_and_region_come_from_the_credential_scope(service):

@@ -184,7 +184,7 @@ def passes(service) -> None:
 
 def test_with_the_check_off_nothing_changes(db_url, registry):
     service = InProcess(db_url, Settings())
-    assert [job.name for job in default_jobs(service.service)] == ["materialize-image_versions",
+    assert [job.name for job in default_jobs(service.service.settings)] == ["materialize-image_versions",
                                                                     "materialize-images"]
     sm = service.client()
     sm.create_image(ImageName="img", RoleArn=ROLE)
@@ -199,7 +199,7 @@ def test_with_the_check_off_nothing_changes(db_url, registry):
 def test_the_outcome_shows_no_earlier_than_the_transition_delay_allows(make, registry):
     server, digest = registry
     service = make(delay=DELAY, mirrors={ECR: server.url})
-    assert [job.name for job in default_jobs(service.service)][0] == "registry-resolve"
+    assert [job.name for job in default_jobs(service.service.settings)][0] == "registry-resolve"
     sm = service.client()
     sm.create_image_version(ImageName="img", BaseImage=f"{ECR}/team/app:1.0")
     created = describe(service)["CreationTime"]

@@ -12,7 +12,7 @@ from sqlalchemy import event, text
 from conftest import BASE, ROLE, error_of
 from smimages.operations.service import Settings
 from smimages.store import Store
-from smimages.store.sql import JOINED_IMAGE_COLUMNS, SHOWN_VERSION_COLUMNS
+from smimages.store import JOINED_IMAGE_COLUMNS, SHOWN_VERSION_COLUMNS
 from smimages.testing import InProcess
 
 ACCOUNT, REGION = "000000000000", "us-east-1"  # what InProcess clients' access key stands for

@@ -14,7 +14,9 @@ from botocore.exceptions import ClientError
 from botocore.model import Shape
 
 from conftest import ROLE, error_of
-from smimages.spec import SERVED_OPERATIONS
+from smimages.operations import OPERATIONS
+
+SERVED_OPERATIONS = tuple(OPERATIONS)
 
 MODEL = botocore.session.get_session().get_service_model("sagemaker")
 JSON11 = "application/x-amz-json-1.1"

@@ -1,9 +1,33 @@
-"""ARNs of images and image versions, and parsing of resource ARNs given to the tagging calls."""
+"""ARNs: the ones smimages hands out, and the one parser of ARNs clients send (tags, faults)."""
+
+from __future__ import annotations
+
 import re
+from typing import NamedTuple
 
 from ..context import RequestContext
 
-_RESOURCE = re.compile(r"arn:(aws[a-z-]*):sagemaker:([a-z0-9-]*):(\d{12}):([a-z-]+)/(.+)")
+# arn:partition:sagemaker:region:account:kind/resource (ASCII digits only: \d would admit other scripts' digits)
+_SAGEMAKER_ARN = re.compile(
+    r"arn:(?P<partition>aws[a-z-]*):sagemaker:(?P<region>[a-z0-9-]*):(?P<account>[0-9]{12}):"
+    r"(?P<kind>[a-z-]+)/(?P<resource>.+)"
+)
+
+
+class Arn(NamedTuple):
+    """A SageMaker ARN taken apart."""
+
+    partition: str
+    region: str
+    account: str
+    kind: str  # image, image-version, app-image-config, ...
+    resource: str  # what follows kind/: a name, or name/version
+
+
+def parse(arn: str) -> Arn | None:
+    """The parts of a SageMaker resource ARN, or None for anything else."""
+    match = _SAGEMAKER_ARN.fullmatch(arn)
+    return None if match is None else Arn(*match.groups())
 
 
 def image_arn(ctx: RequestContext, name: str) -> str:
@@ -15,12 +39,9 @@ def image_version_arn(ctx: RequestContext, name: str, version: int) -> str:
     return f"arn:aws:sagemaker:{ctx.region}:{ctx.account}:image-version/{name.lower()}/{version}"
 
 
-def image_name_in(ctx: RequestContext, arn: str) -> str | None:
-    """The image name an ARN designates within the caller's account and region, else None."""
-    match = _RESOURCE.fullmatch(arn)
-    if not match:
+def named_in(ctx: RequestContext, arn: str) -> Arn | None:
+    """An ARN of the standard partition naming a resource in the caller's account and region (else None)."""
+    parts = parse(arn)
+    if parts is None or (parts.partition, parts.region, parts.account) != ("aws", ctx.region, ctx.account):
         return None
-    partition, region, account, kind, name = match.groups()
-    if (partition, region, account, kind) != ("aws", ctx.region, ctx.account, "image") or "/" in name:
-        return None
-    return name
+    return parts

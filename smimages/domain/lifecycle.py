@@ -52,6 +52,12 @@ def answered(transitions: Mapping[str, tuple[str, str]], action: str, failure: s
     return {"pending_status": final if failure is None else FAILED[action], "pending_reason": failure}
 
 
+def awaiting_check(now: float, earliest: float) -> dict:
+    """The columns of a new version whose BaseImage waits for its registry check: claimable by a worker from `now`,
+    its outcome shown no earlier than `earliest` (smimages/store/resolution.py)."""
+    return {"resolve_due": now, "resolve_owner": None, "resolve_attempts": 0, "min_due_at": earliest}
+
+
 def effective(row: dict, now: float) -> dict | None:
     """The resource as the clock at `now` shows it: a due transition applied, or None once gone. The row is updated
     in place (callers pass the dict they just built from a database row)."""

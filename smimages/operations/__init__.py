@@ -1,31 +1,38 @@
-"""The SageMaker image operations, one function each, and the dispatcher that calls them by AWS name."""
-from typing import Callable
+"""The SageMaker operations smimages serves, one function each, and the dispatcher that calls them by AWS name."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
 
 from ..context import RequestContext
 from ..errors import CONCURRENT_MODIFICATION, ResourceInUse
 from ..store import Aborted, Conflict
-from .service import Service
+from .service import CallPolicy, Service
 
 ABORT_RETRIES = 3
 
-OPERATIONS: dict[str, Callable[[Service, RequestContext, dict], dict]] = {}
+Operation = Callable[[Service, RequestContext, dict[str, Any]], dict[str, Any]]
+OPERATIONS: dict[str, Operation] = {}
 
 
-def operation(fn):
+def operation(fn: Operation) -> Operation:
     """Registers fn under its AWS name (create_image_version -> CreateImageVersion)."""
     OPERATIONS["".join(part.capitalize() for part in fn.__name__.split("_"))] = fn
     return fn
 
 
-def dispatch(service: Service, ctx: RequestContext, name: str, request: dict) -> dict:
-    """Runs one operation unless an armed fault answers it instead (smimages/faults.py)."""
-    if not service.faults:  # none armed: nothing to consult
+def dispatch(
+    service: Service, ctx: RequestContext, name: str, request: dict[str, Any], policy: CallPolicy | None = None
+) -> dict[str, Any]:
+    """Runs one operation, within what an injected call policy (fault injection) says about it."""
+    scope = None if policy is None else policy.around(ctx, name, request)
+    if scope is None:
         return _run(service, ctx, name, request)
-    with service.faults.applied(ctx, name, request):
-        return _run(service, ctx, name, request)
+    with scope as outcomes:
+        return _run(service, ctx._replace(outcomes=outcomes), name, request)
 
 
-def _run(service: Service, ctx: RequestContext, name: str, request: dict) -> dict:
+def _run(service: Service, ctx: RequestContext, name: str, request: dict[str, Any]) -> dict[str, Any]:
     """Runs one operation, again when a concurrent writer got in its way.
 
     Each operation is one transaction, rolled back whole when it fails, so running it again is safe: after a

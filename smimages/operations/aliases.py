@@ -2,13 +2,14 @@
 from ..context import RequestContext
 from ..domain import paging
 from ..errors import ResourceNotFound
-from ..store.sql import Transaction
+from ..domain.limits import DEFAULT_MAX_RESULTS
+from ..store import CatalogTx
 from . import operation
 from .resources import find_version, require_image
 from .service import Service
 
 
-def _image_with_version(tx: Transaction, ctx: RequestContext, name: str, number: int) -> tuple[dict, int]:
+def _image_with_version(tx: CatalogTx, ctx: RequestContext, name: str, number: int) -> tuple[dict, int]:
     """An image and the id of its version `number`, in one statement; a missing image has an error of its own."""
     try:
         image, version = find_version(tx, ctx, name, {"Version": number})
@@ -23,7 +24,7 @@ def list_aliases(service: Service, ctx: RequestContext, request: dict) -> dict:
     name, number = request["ImageName"], request.get("Version")
     query = {key: request.get(key) for key in ("ImageName", "Alias", "Version")}
     after = paging.decode(query, request.get("NextToken"))
-    limit = request.get("MaxResults", 10)
+    limit = request.get("MaxResults", DEFAULT_MAX_RESULTS)
     with service.store.transaction() as tx:
         if number is None:
             image, version_id = require_image(tx, ctx, name), None

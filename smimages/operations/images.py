@@ -3,12 +3,13 @@ from ..context import RequestContext
 from ..domain import paging
 from ..domain.arns import image_arn
 from ..domain.lifecycle import IMAGE_ALLOWED
+from ..domain.limits import DEFAULT_MAX_RESULTS
 from ..errors import ResourceInUse, ValidationException
-from ..store import Conflict
+from ..store import CatalogTx, Conflict
 from . import operation
 from .resources import require_image, require_quota, require_state
 from .service import Service
-from .tags import tag_map
+from .tags import tag_map, taggable
 
 _EDITABLE = {"Description": "description", "DisplayName": "display_name", "RoleArn": "role_arn"}
 _LIST_FILTERS = ("CreationTimeAfter", "CreationTimeBefore", "LastModifiedTimeAfter", "LastModifiedTimeBefore",
@@ -23,6 +24,11 @@ def image_fields(ctx: RequestContext, row: dict) -> dict:
         "ImageArn": image_arn(ctx, row["name"]), "ImageName": row["name"], "ImageStatus": row["status"],
         "LastModifiedTime": row["modified_at"], "RoleArn": row["role_arn"],
     }
+
+
+@taggable("image")
+def _image_for_tags(tx: CatalogTx, ctx: RequestContext, name: str, lock: bool) -> dict | None:
+    return tx.image(ctx.account, ctx.region, name, ctx.now, lock=lock)
 
 
 @operation
@@ -45,7 +51,7 @@ def create_image(service: Service, ctx: RequestContext, request: dict) -> dict:
         except Conflict:
             raise ResourceInUse(
                 f"The Image with ImageName {name} already exists. Please use a different ImageName.") from None
-        tx.put_tags(image_id, tags, [])
+        tx.put_tags("image", image_id, tags, [])
     return {"ImageArn": image_arn(ctx, name)}
 
 
@@ -85,7 +91,7 @@ def delete_image(service: Service, ctx: RequestContext, request: dict) -> dict:
 def list_images(service: Service, ctx: RequestContext, request: dict) -> dict:
     query = paging.list_query(request, _LIST_FILTERS, "CREATION_TIME")
     after = paging.decode(query, request.get("NextToken"))
-    limit = request.get("MaxResults", 10)
+    limit = request.get("MaxResults", DEFAULT_MAX_RESULTS)
     with service.store.transaction() as tx:
         rows = tx.list_images(ctx.account, ctx.region, ctx.now, query, query["SortBy"],
                               query["SortOrder"] == "DESCENDING", after, limit)

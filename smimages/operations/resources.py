@@ -5,17 +5,17 @@ from ..context import RequestContext
 from ..domain.arns import image_arn, image_version_arn
 from ..domain.lifecycle import IN_PROGRESS_VERB
 from ..errors import ResourceInUse, ResourceLimitExceeded, ResourceNotFound, ValidationException
-from ..store.sql import Transaction
+from ..store import CatalogTx
 
 
-def require_image(tx: Transaction, ctx: RequestContext, name: str, lock: bool = False) -> dict:
+def require_image(tx: CatalogTx, ctx: RequestContext, name: str, lock: bool = False) -> dict:
     image = tx.image(ctx.account, ctx.region, name, ctx.now, lock=lock)
     if image is None:
         raise ResourceNotFound(f"Image with ARN {image_arn(ctx, name)} does not exist")
     return image
 
 
-def find_version(tx: Transaction, ctx: RequestContext, name: str, request: dict, lock: bool = False,
+def find_version(tx: CatalogTx, ctx: RequestContext, name: str, request: dict, lock: bool = False,
                  selector_required: bool = False) -> tuple[dict, dict]:
     """The (image, version) a request names by Version, by Alias, or (when allowed) the latest one."""
     number, alias = request.get("Version"), request.get("Alias")
@@ -35,7 +35,7 @@ def find_version(tx: Transaction, ctx: RequestContext, name: str, request: dict,
         f"Latest ImageVersion with ImageName {name} does not exist. Please provide a valid ImageName.")
 
 
-def _locked_version(tx: Transaction, ctx: RequestContext, name: str, number: int | None,
+def _locked_version(tx: CatalogTx, ctx: RequestContext, name: str, number: int | None,
                     alias: str | None) -> tuple[dict, dict] | None:
     """The (image, version) a write names, locking the image row first (FOR UPDATE on PostgreSQL)."""
     image = tx.image(ctx.account, ctx.region, name, ctx.now, lock=True)

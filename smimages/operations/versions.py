@@ -2,17 +2,14 @@
 from ..context import RequestContext
 from ..domain import paging
 from ..domain.arns import image_arn, image_version_arn
-from ..domain.lifecycle import IMAGE_ALLOWED, VERSION_ALLOWED, touched
+from ..domain.lifecycle import IMAGE_ALLOWED, VERSION_ALLOWED, awaiting_check, touched
+from ..domain.limits import DEFAULT_MAX_RESULTS
 from ..errors import ValidationException
-from ..store import resolution
-from ..store.sql import Transaction
+from ..store import VERSION_MEMBERS, CatalogTx
 from . import operation
 from .resources import find_version, require_image, require_quota, require_state
 from .service import Service
 
-_METADATA = {"VendorGuidance": "vendor_guidance", "JobType": "job_type", "MLFramework": "ml_framework",
-             "ProgrammingLang": "programming_lang", "Processor": "processor", "Horovod": "horovod",
-             "ReleaseNotes": "release_notes"}
 _LIST_FILTERS = ("ImageName", "CreationTimeAfter", "CreationTimeBefore", "LastModifiedTimeAfter",
                  "LastModifiedTimeBefore")
 _NO_CONTAINER_YET = {"CREATING", "CREATE_FAILED"}
@@ -27,11 +24,11 @@ def version_fields(ctx: RequestContext, image: dict, row: dict) -> dict:
         "FailureReason": row["failure_reason"], "ImageArn": image_arn(ctx, name),
         "ImageVersionArn": image_version_arn(ctx, name, row["version"]), "ImageVersionStatus": status,
         "LastModifiedTime": row["modified_at"], "Version": row["version"],
-        **{prop: row[column] for prop, column in _METADATA.items()},
+        **{prop: row[column] for prop, column in VERSION_MEMBERS.items()},
     }
 
 
-def set_aliases(tx: Transaction, image: dict, version_id: int, add: list[str], remove: list[str]) -> None:
+def set_aliases(tx: CatalogTx, image: dict, version_id: int, add: list[str], remove: list[str]) -> None:
     """Moves aliases on one version; an alias another version holds is refused, never moved.
 
     Callers lock the image and purge its gone versions first, so their aliases are free again."""
@@ -69,13 +66,13 @@ def create_image_version(service: Service, ctx: RequestContext, request: dict) -
         # With --registry-check on the version stays CREATING until the worker has resolved BaseImage (its
         # outcome shows no earlier than the transition delay allows); an armed CREATE_FAILED fault needs no check.
         lifecycle = service.begin("CreateImageVersion", ctx, image["name"], number, base,
-                                  wait=service.settings.registry.check)
+                                  wait=service.settings.registry_check)
         checked = lifecycle["due_at"] is None
         version_id = tx.insert_version({
             "image_id": image["id"], "version": number, "client_token": token, "base_image": base,
             "container_image": None if checked else base,
-            "created_at": ctx.now, **{column: request.get(prop) for prop, column in _METADATA.items()}, **lifecycle,
-            **(resolution.pending(ctx.now, ctx.now + service.settings.transition_delay) if checked else {}),
+            "created_at": ctx.now, **{column: request.get(prop) for prop, column in VERSION_MEMBERS.items()}, **lifecycle,
+            **(awaiting_check(ctx.now, ctx.now + service.settings.transition_delay) if checked else {}),
         })
         set_aliases(tx, image, version_id, request.get("Aliases", []), [])
     return {"ImageVersionArn": image_version_arn(ctx, image["name"], number)}
@@ -96,7 +93,7 @@ def update_image_version(service: Service, ctx: RequestContext, request: dict) -
         require_state(version, VERSION_ALLOWED["update"], "ImageVersion", arn)
         tx.purge_gone_versions(image["id"], ctx.now)
         set_aliases(tx, image, version["id"], request.get("AliasesToAdd", []), request.get("AliasesToDelete", []))
-        values = {column: request[prop] for prop, column in _METADATA.items() if prop in request}
+        values = {column: request[prop] for prop, column in VERSION_MEMBERS.items() if prop in request}
         tx.update_version(version["id"], {**values, **touched(version, ctx.now)})
     return {"ImageVersionArn": arn}
 
@@ -116,7 +113,7 @@ def delete_image_version(service: Service, ctx: RequestContext, request: dict) -
 def list_image_versions(service: Service, ctx: RequestContext, request: dict) -> dict:
     query = paging.list_query(request, _LIST_FILTERS, "CREATION_TIME")
     after = paging.decode(query, request.get("NextToken"))
-    limit = request.get("MaxResults", 10)
+    limit = request.get("MaxResults", DEFAULT_MAX_RESULTS)
     with service.store.transaction() as tx:
         image = require_image(tx, ctx, request["ImageName"])
         rows = tx.list_versions(image["id"], ctx.now, query, query["SortBy"],

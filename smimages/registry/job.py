@@ -14,9 +14,7 @@ import uuid
 from typing import Any
 
 from ..domain.lifecycle import VERSION_TRANSITIONS, answered
-from ..store import resolution
-from ..store.resolution import Claimed
-from ..store.sql import Transaction
+from ..store import CatalogTx, Claimed
 from .client import RegistryClient
 from .outcomes import Resolution
 from .settings import RegistrySettings
@@ -50,15 +48,15 @@ class ResolveVersions:
         self.lease = default_lease(settings) if lease is None else lease
         self.owner = new_owner()
 
-    def claim(self, tx: Transaction, now: float) -> tuple[list[Claimed], bool]:
-        claimed = resolution.claim(tx, self.owner, now, self.lease)
+    def claim(self, tx: CatalogTx, now: float) -> tuple[list[Claimed], bool]:
+        claimed = tx.claim_resolutions(self.owner, now, self.lease)
         items = []
         for item in claimed:
             if item.attempts > MAX_ATTEMPTS:
                 log.warning("registry check of %s (version id %d) interrupted %d times; giving up",
                             item.base_image, item.id, item.attempts - 1)
                 reason = GAVE_UP.format(image=item.base_image, attempts=item.attempts - 1)
-                resolution.finish(tx, item.id, self.owner, now, answered(VERSION_TRANSITIONS, "create", reason))
+                tx.finish_resolution(item.id, self.owner, now, answered(VERSION_TRANSITIONS, "create", reason))
             else:
                 items.append(item)
         return items, bool(claimed)  # more may be waiting: come straight back
@@ -66,11 +64,11 @@ class ResolveVersions:
     def run(self, item: Claimed) -> Resolution:
         return self.client.resolve(item.base_image)
 
-    def finish(self, tx: Transaction, item: Claimed, outcome: Any, now: float) -> bool:
+    def finish(self, tx: CatalogTx, item: Claimed, outcome: Any, now: float) -> bool:
         found: Resolution = outcome
         reason = None if found.found else (found.failure_reason
                                            or f"Failed to pull the container image '{item.base_image}'.")
-        written = resolution.finish(tx, item.id, self.owner, now, answered(VERSION_TRANSITIONS, "create", reason),
+        written = tx.finish_resolution(item.id, self.owner, now, answered(VERSION_TRANSITIONS, "create", reason),
                                     found.container_image if found.found else None)
         if written:
             log.info("registry check of %s: %s", item.base_image, found.outcome.value)
@@ -79,5 +77,5 @@ class ResolveVersions:
                      "after its lease expired)", item.base_image, found.outcome.value)
         return written
 
-    def next_due(self, tx: Transaction) -> float | None:
-        return resolution.next_due(tx)
+    def next_due(self, tx: CatalogTx) -> float | None:
+        return tx.next_resolution_due()

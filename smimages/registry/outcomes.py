@@ -2,7 +2,8 @@
 import enum
 from dataclasses import dataclass
 
-MAX_FAILURE_REASON = 1024  # the FailureReason shape's length limit
+from ..domain.limits import MAX_FAILURE_REASON
+
 MAX_DETAIL = 200  # a registry's own words are cut to this many characters inside a FailureReason
 
 DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"

@@ -47,17 +47,6 @@ class ImageReference:
         return f"{self.name}@{digest}"
 
 
-def is_loopback(host: str) -> bool:
-    """`localhost`, `*.localhost`, 127.0.0.0/8 or ::1 (a host name is never looked up)."""
-    host = host.strip("[]").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def split_host_port(registry: str) -> tuple[str, int | None]:
     """`host[:port]` or `[v6]:port` -> (host without brackets, port or None)."""
     if registry.startswith("["):

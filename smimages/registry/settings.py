@@ -6,7 +6,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from .credentials import CredentialStore
-from .reference import InvalidReference, is_loopback, parse_registry_host, split_host_port
+from ..net import is_loopback
+from .reference import InvalidReference, parse_registry_host, split_host_port
 
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_RETRIES = 2

@@ -1,15 +1,11 @@
-"""Loads botocore's SageMaker service model once and names the operations smimages serves."""
+"""Loads botocore's SageMaker service model once, with the patches smimages applies to it."""
+
+from __future__ import annotations
+
 import functools
 
 import botocore.session
 from botocore.model import OperationModel, ServiceModel
-
-SERVED_OPERATIONS = (
-    "CreateImage", "DescribeImage", "UpdateImage", "DeleteImage", "ListImages",
-    "CreateImageVersion", "DescribeImageVersion", "UpdateImageVersion", "DeleteImageVersion",
-    "ListImageVersions", "ListAliases", "AddTags", "ListTags", "DeleteTags",
-)
-
 
 # Limits the model leaves open, added here so the validator enforces them with AWS's wording; each is a choice
 # recorded in docs/compatibility.md. shape name -> metadata to add.
@@ -30,11 +26,16 @@ def service_model() -> ServiceModel:
 
 
 def operation_model(name: str) -> OperationModel | None:
-    """The model of a served operation, or None for anything else (a client's name is never cached)."""
-    return _served_model(name) if name in SERVED_OPERATIONS else None
+    """The model of a SageMaker operation, or None for a name the model lacks (a client's name is never cached)."""
+    return _model(name) if name in _names() else None
 
 
 @functools.cache
-def _served_model(name: str) -> OperationModel:
-    """The model of one of SERVED_OPERATIONS, built once."""
+def _names() -> frozenset[str]:
+    return frozenset(service_model().operation_names)
+
+
+@functools.cache
+def _model(name: str) -> OperationModel:
+    """The model of one operation, built once (the model's operations are a fixed set)."""
     return service_model().operation_model(name)

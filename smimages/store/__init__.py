@@ -1,5 +1,24 @@
-"""Persistence: one store interface over SQLite and PostgreSQL, with versioned migrations."""
-from .engine import SchemaTooNew, Store
-from .sql import Conflict, Aborted
+"""Persistence: one store interface (smimages/store/interface.py) over SQLite and PostgreSQL, with migrations."""
 
-__all__ = ["Conflict", "Aborted", "SchemaTooNew", "Store"]
+from .engine import DEFAULT_POOL_SIZE, Store, default_url, open_store
+from .images import JOINED_IMAGE_COLUMNS
+from .interface import (
+    Aborted,
+    Busy,
+    CatalogEntry,
+    CatalogStore,
+    CatalogTx,
+    Claimed,
+    Conflict,
+    Disconnected,
+    SchemaTooNew,
+    StoreError,
+    Unavailable,
+)
+from .schema import COLUMNS, SHOWN_VERSION_COLUMNS, VERSION_MEMBERS
+
+__all__ = [
+    "COLUMNS", "DEFAULT_POOL_SIZE", "JOINED_IMAGE_COLUMNS", "SHOWN_VERSION_COLUMNS", "VERSION_MEMBERS", "Aborted",
+    "Busy", "CatalogEntry", "CatalogStore", "CatalogTx", "Claimed", "Conflict", "Disconnected", "SchemaTooNew",
+    "Store", "StoreError", "Unavailable", "default_url", "open_store",
+]

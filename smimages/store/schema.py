@@ -10,6 +10,17 @@ def _text(length: int) -> String:
     return String(length).with_variant(String(length, collation="C"), "postgresql")
 
 
+def _member(name: str, type_: String | Boolean, api: str) -> Column:
+    """A column an API member reads and writes as it is (an image version's metadata, say): declared here once, the
+    operations and the reads take it from VERSION_MEMBERS."""
+    return Column(name, type_, info={"api": api})
+
+
+def _internal(name: str, type_: type[Integer] | type[Float] | String, **kwargs: object) -> Column:
+    """A column only the store and the worker use: reads that show a resource do not fetch it."""
+    return Column(name, type_, info={"internal": True}, **kwargs)
+
+
 def _lifecycle() -> list[Column]:
     """Status columns plus the one pending transition a resource may have (target, reason, due time)."""
     return [
@@ -43,27 +54,27 @@ images = Table(
 image_versions = Table(
     "image_versions", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("image_id", Integer, ForeignKey("images.id", ondelete="CASCADE"), nullable=False),
+    Column("image_id", Integer, ForeignKey("images.id", ondelete="CASCADE"), nullable=False, info={"internal": True}),
     Column("version", Integer, nullable=False),
-    Column("client_token", String(36), nullable=False),
+    _internal("client_token", String(36), nullable=False),
     Column("base_image", String(255), nullable=False),
     Column("container_image", String(255)),
-    Column("vendor_guidance", String(16)),
-    Column("job_type", String(16)),
-    Column("ml_framework", String(128)),
-    Column("programming_lang", String(128)),
-    Column("processor", String(8)),
-    Column("horovod", Boolean),
-    Column("release_notes", String(255)),
+    _member("vendor_guidance", String(16), "VendorGuidance"),
+    _member("job_type", String(16), "JobType"),
+    _member("ml_framework", String(128), "MLFramework"),
+    _member("programming_lang", String(128), "ProgrammingLang"),
+    _member("processor", String(8), "Processor"),
+    _member("horovod", Boolean, "Horovod"),
+    _member("release_notes", String(255), "ReleaseNotes"),
     *_lifecycle(),
     # the registry check of a CREATING version (--registry-check on; smimages/store/resolution.py): resolve_due is
     # NULL when there is nothing to resolve, else when a worker may claim it (at first the creation time, then the
     # expiry of the claiming worker's lease); resolve_owner holds the lease; resolve_attempts counts claims;
     # min_due_at is the earliest time the outcome may show (creation time + transition delay)
-    Column("resolve_due", Float),
-    Column("resolve_owner", String(64)),
-    Column("resolve_attempts", Integer),
-    Column("min_due_at", Float),
+    _internal("resolve_due", Float),
+    _internal("resolve_owner", String(64)),
+    _internal("resolve_attempts", Integer),
+    _internal("min_due_at", Float),
     UniqueConstraint("image_id", "version", name="uq_versions_number"),
     UniqueConstraint("image_id", "client_token", name="uq_versions_token"),
     Index("ix_versions_created", "image_id", "created_at"),
@@ -89,3 +100,12 @@ image_tags = Table(
     Column("value", String(256), nullable=False),
     UniqueConstraint("image_id", "key", name="uq_tags_key"),
 )
+
+
+# What the rest of smimages may know of the tables: plain names, no SQLAlchemy objects.
+# An image version's metadata members: API name -> column (declared by _member above).
+VERSION_MEMBERS: dict[str, str] = {c.info["api"]: c.name for c in image_versions.c if "api" in c.info}
+# The version columns a read that shows a version fetches (every column but the internal ones).
+SHOWN_VERSION_COLUMNS: tuple[str, ...] = tuple(c.name for c in image_versions.c if not c.info.get("internal"))
+# Every column of each table, by table name.
+COLUMNS: dict[str, tuple[str, ...]] = {table.name: tuple(table.c.keys()) for table in metadata.sorted_tables}

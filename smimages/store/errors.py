@@ -1,0 +1,93 @@
+"""The one translation of driver errors (sqlite3, psycopg) into the store's exceptions, on every path."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from sqlalchemy import Engine, event
+from sqlalchemy.engine import ExceptionContext
+
+from .interface import Aborted, Busy, Conflict, Disconnected, StoreError, Unavailable
+
+# PostgreSQL SQLSTATEs by what they mean to a caller
+_ABORTED = {"40001", "40P01"}  # serialization failure, deadlock: the transaction was rolled back
+_BUSY = {"55P03", "57014"}  # lock_not_available (lock_timeout), query_canceled (statement_timeout)
+_DISCONNECTED_PREFIXES = ("08",)  # connection exceptions
+_DISCONNECTED = {"57P01", "57P02", "57P03"}  # admin shutdown, crash shutdown, cannot connect now
+_FULL = {"53100", "53200", "53300"}  # disk full, out of memory, too many connections
+_READ_ONLY = {"25006"}  # read_only_sql_transaction: a standby after a failover, default_transaction_read_only
+# SQLite result codes (Python 3.11's sqlite3 names them on the exception)
+_SQLITE = {
+    "SQLITE_BUSY": Busy, "SQLITE_LOCKED": Busy, "SQLITE_FULL": Unavailable, "SQLITE_READONLY": Unavailable,
+    "SQLITE_IOERR": Unavailable, "SQLITE_CANTOPEN": Unavailable, "SQLITE_PERM": Unavailable,
+    "SQLITE_CORRUPT": Unavailable, "SQLITE_NOTADB": Unavailable,
+}
+_SQLITE_REASONS = {
+    "SQLITE_FULL": "the database's disk is full", "SQLITE_READONLY": "the database is read-only",
+    "SQLITE_IOERR": "the database file cannot be read or written", "SQLITE_CANTOPEN": "the database file cannot be opened",
+    "SQLITE_PERM": "the database file cannot be opened", "SQLITE_CORRUPT": "the database file is corrupt",
+    "SQLITE_NOTADB": "the file is not a SQLite database",
+}
+
+
+def translate(error: BaseException) -> StoreError | None:
+    """The store exception a driver error stands for, or None for one that is a bug (left to surface as it is)."""
+    if isinstance(error, StoreError):
+        return error
+    detail = _first_line(error)
+    if isinstance(error, sqlite3.Error):
+        return _sqlite(error, detail)
+    sqlstate = getattr(error, "sqlstate", None)
+    if sqlstate is None and type(error).__module__.startswith("psycopg"):
+        if type(error).__name__ in ("OperationalError", "InterfaceError"):
+            return Disconnected("the database cannot be reached", detail)
+        return None
+    if sqlstate is None:
+        return None
+    if sqlstate.startswith("23"):
+        return Conflict(detail)
+    if sqlstate in _ABORTED:
+        return Aborted(detail)
+    if sqlstate in _BUSY:
+        return Busy(detail)
+    if sqlstate in _DISCONNECTED or sqlstate.startswith(_DISCONNECTED_PREFIXES):
+        return Disconnected("the database cannot be reached", detail)
+    if sqlstate in _FULL:
+        return Unavailable("the database is out of resources", detail)
+    if sqlstate in _READ_ONLY:
+        return Unavailable("the database is read-only", detail)
+    return None
+
+
+def _sqlite(error: sqlite3.Error, detail: str) -> StoreError | None:
+    if isinstance(error, sqlite3.IntegrityError):
+        return Conflict(detail)
+    name = getattr(error, "sqlite_errorname", "") or ""
+    base = "_".join(name.split("_")[:2])  # SQLITE_IOERR_WRITE -> SQLITE_IOERR
+    kind = _SQLITE.get(base)
+    if kind is None:
+        if "database is locked" in detail:
+            return Busy(detail)
+        return None
+    if kind is Busy:
+        return Busy(detail)
+    return Unavailable(_SQLITE_REASONS[base], detail)
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def install(engine: Engine) -> None:
+    """Makes every statement, connect and commit SQLAlchemy runs on `engine` raise store exceptions."""
+
+    @event.listens_for(engine, "handle_error")
+    def _translated(context: ExceptionContext) -> Any:
+        mapped = translate(context.original_exception)
+        if mapped is None and context.is_disconnect:
+            mapped = Disconnected("the database connection was lost", _first_line(context.original_exception))
+        if mapped is not None:
+            raise mapped from None
+        return None

@@ -1,0 +1,196 @@
+"""The store interface: what operations, the worker, snapshots and the registry job may call, and its exceptions."""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+Row = dict[str, Any]
+# A List query's rows with their keyset positions: [(row, [sort key, tiebreak]), ...]
+Positioned = list[tuple[Row, list[Any]]]
+
+
+class StoreError(Exception):
+    """A database condition the store names instead of leaking a driver exception."""
+
+
+class Conflict(StoreError):
+    """A write broke a uniqueness rule (name, version number, client token, alias, tag key)."""
+
+
+class Aborted(StoreError):
+    """The database gave up on a transaction before committing it (a deadlock, a serialization failure, a connection
+    lost mid-way): nothing was written, so running it again is safe."""
+
+
+class Busy(StoreError):
+    """A lock another connection holds was not released in time (lock or statement timeout, SQLite's busy
+    timeout): nothing was written; the caller may try again later."""
+
+
+class Unavailable(StoreError):
+    """The database cannot serve now: unreachable or lost, read-only, out of disk. `reason` names which, in words a
+    person can act on."""
+
+    def __init__(self, reason: str, detail: str = ""):
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.detail = detail
+
+
+class Disconnected(Unavailable):
+    """The connection to the database was refused or lost."""
+
+
+class SchemaTooNew(StoreError):
+    """The database was migrated by a newer smimages than this one."""
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A version whose registry check a worker holds: what it needs to resolve it and to write the outcome back."""
+
+    id: int
+    base_image: str
+    attempts: int  # claims so far, this one included
+
+
+class ImageTx(Protocol):
+    """Images, their versions, aliases and tags. Rows come back as the clock at `now` shows them (a due transition
+    applied, gone resources absent)."""
+
+    def image(self, account: str, region: str, name: str, now: float, lock: bool = False) -> Row | None: ...
+
+    def lock_scope(self, account: str, region: str) -> None: ...
+
+    def purge_gone_image(self, account: str, region: str, name_key: str, now: float) -> None: ...
+
+    def count_images(self, account: str, region: str, now: float) -> int: ...
+
+    def insert_image(self, values: Row) -> int: ...
+
+    def update_image(self, image_id: int, values: Row) -> None: ...
+
+    def list_images(
+        self, account: str, region: str, now: float, filters: Row, sort_by: str, descending: bool,
+        after: list[Any] | None, limit: int,
+    ) -> Positioned: ...
+
+    def allocate_version(self, image_id: int) -> int: ...
+
+    def purge_gone_versions(self, image_id: int, now: float) -> None: ...
+
+    def count_versions(self, image_id: int, now: float) -> int: ...
+
+    def insert_version(self, values: Row) -> int: ...
+
+    def update_version(self, version_id: int, values: Row) -> None: ...
+
+    def version(
+        self, image_id: int, now: float, number: int | None = None, alias: str | None = None, token: str | None = None
+    ) -> Row | None: ...
+
+    def image_version(
+        self, account: str, region: str, name: str, now: float, number: int | None = None, alias: str | None = None
+    ) -> tuple[Row, Row] | None: ...
+
+    def list_versions(
+        self, image_id: int, now: float, filters: Row, sort_by: str, descending: bool, after: list[Any] | None,
+        limit: int,
+    ) -> Positioned: ...
+
+    def aliases(
+        self, image_id: int, now: float, version_id: int | None, alias: str | None, after: str | None, limit: int
+    ) -> list[str]: ...
+
+    def alias_owners(self, image_id: int, aliases: list[str]) -> dict[str, int]: ...
+
+    def add_aliases(self, image_id: int, version_id: int, aliases: list[str]) -> None: ...
+
+    def remove_aliases(self, version_id: int, aliases: list[str]) -> None: ...
+
+
+class TagTx(Protocol):
+    """Tags of any taggable resource, named by its kind ("image", ...) and row id, in insertion order."""
+
+    def tags(self, kind: str, resource_id: int, after: int | None = None, limit: int | None = None) -> list[Row]: ...
+
+    def put_tags(self, kind: str, resource_id: int, tags: dict[str, str], existing: list[Row]) -> None: ...
+
+    def delete_tags(self, kind: str, resource_id: int, keys: list[str]) -> None: ...
+
+
+class LifecycleTx(Protocol):
+    """Writing stored transitions down once they fall due (the lifecycle worker)."""
+
+    def claim_due(self, kind: str, now: float, limit: int) -> list[tuple[int, bool]]: ...
+
+    def materialize(self, kind: str, claimed: list[tuple[int, bool]]) -> None: ...
+
+    def next_due(self) -> float | None: ...
+
+
+class ResolutionTx(Protocol):
+    """Registry checks of new versions, claimed under a lease (the registry job)."""
+
+    def claim_resolutions(self, owner: str, now: float, lease: float, limit: int = 1) -> list[Claimed]: ...
+
+    def finish_resolution(
+        self, version_id: int, owner: str, now: float, outcome: Row, container_image: str | None = None
+    ) -> bool: ...
+
+    def next_resolution_due(self) -> float | None: ...
+
+
+class CatalogRowsTx(Protocol):
+    """The whole catalog as rows, for export and import (smimages/snapshot.py)."""
+
+    def catalog_rows(self) -> dict[str, list[Row]]: ...
+
+    def is_empty(self) -> bool: ...
+
+    def clear(self) -> None: ...
+
+    def insert_catalog(self, entries: list[CatalogEntry]) -> None: ...
+
+
+@dataclass
+class CatalogEntry:
+    """One image of a catalog document as columns: the image's, its tags, and its versions with their aliases."""
+
+    image: Row
+    tags: list[Row]
+    versions: list[tuple[Row, list[str]]]
+
+
+class CatalogTx(ImageTx, TagTx, LifecycleTx, ResolutionTx, CatalogRowsTx, Protocol):
+    """One transaction: everything the catalog's callers may do inside it."""
+
+
+class CatalogStore(Protocol):
+    """A catalog database: short transactions, migrations, and what assemblers need to know to serve it."""
+
+    @property
+    def serial(self) -> bool:
+        """Whether requests should take turns (SQLite's single writer) instead of running on a pool."""
+
+    @property
+    def connections(self) -> int:
+        """How many requests it can serve at once (the pool's size)."""
+
+    @property
+    def memory(self) -> bool:
+        """Whether the catalog lives in memory only (gone when the store is closed)."""
+
+    @property
+    def display_url(self) -> str:
+        """The database URL without its password, for logs."""
+
+    def transaction(self, write: bool = False, snapshot: bool = False) -> AbstractContextManager[CatalogTx]: ...
+
+    def migrate(self) -> str | None: ...
+
+    def revision(self) -> str | None: ...
+
+    def dispose(self) -> None: ...

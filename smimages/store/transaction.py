@@ -1,0 +1,13 @@
+"""The store's transaction: every family's queries on one connection (what CatalogTx promises)."""
+
+from __future__ import annotations
+
+from .images import ImageQueries
+from .lifecycle import LifecycleQueries
+from .resolution import ResolutionQueries
+from .rows import CatalogRows
+from .tags import TagQueries
+
+
+class Transaction(ImageQueries, TagQueries, LifecycleQueries, ResolutionQueries, CatalogRows):
+    """One database transaction, with the catalog's reads and writes as methods."""
