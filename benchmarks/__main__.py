@@ -1,4 +1,5 @@
 """`python -m benchmarks [--smoke] [--million] [--out DIR]`: runs every section and writes the results."""
+
 import argparse
 import os
 import sys
@@ -13,14 +14,22 @@ from .servers import ROOT
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="./run bench", description=__doc__)
-    parser.add_argument("--smoke", action="store_true",
-                        help="tiny durations and sizes, no verdicts; writes to a temporary directory unless --out")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="tiny durations and sizes, no verdicts; writes to a temporary directory unless --out",
+    )
     parser.add_argument("--million", action="store_true", help="add the 1,000,000-version scale step (slow seed)")
-    parser.add_argument("--out", type=Path, help="where results.md, results.json and the plots go "
-                                                 "(default: docs/benchmarks/)")
-    parser.add_argument("--postgres", default=postgres.DEFAULT_ADMIN_URL, metavar="URL",
-                        help="PostgreSQL URL to create the throwaway bench_<random> database from "
-                             "(default: %(default)s); rows are skipped when it is unreachable")
+    parser.add_argument(
+        "--out", type=Path, help="where results.md, results.json and the plots go (default: docs/benchmarks/)"
+    )
+    parser.add_argument(
+        "--postgres",
+        default=postgres.DEFAULT_ADMIN_URL,
+        metavar="URL",
+        help="PostgreSQL URL to create the throwaway bench_<random> database from "
+        "(default: %(default)s); rows are skipped when it is unreachable",
+    )
     return parser.parse_args(argv)
 
 
@@ -29,8 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     profile = SMOKE if args.smoke else FULL
     if args.million:
         profile = with_million(profile)
-    out = args.out or (Path(tempfile.mkdtemp(prefix="smimages-bench-smoke-")) if args.smoke
-                       else ROOT / "docs" / "benchmarks")
+    out = args.out or (
+        Path(tempfile.mkdtemp(prefix="smimages-bench-smoke-")) if args.smoke else ROOT / "docs" / "benchmarks"
+    )
     started, load_at_start = time.monotonic(), os.getloadavg()[0]
     pg_version = postgres.server_version(args.postgres)
     with tempfile.TemporaryDirectory(prefix="smimages-bench-") as work:
@@ -44,8 +54,17 @@ def main(argv: list[str] | None = None) -> int:
     print("in-process", file=sys.stderr)
     calls = inprocess.run(profile.inprocess_calls)
     verdicts = targets.evaluate(rows, rounds, scale_rows, read_rounds, profile.judged)
-    results = report.Results(profile, environment.describe(pg_version, load_at_start), rows, rounds, scale_rows,
-                             read_rounds, calls, verdicts, time.monotonic() - started)
+    results = report.Results(
+        profile,
+        environment.describe(pg_version, load_at_start),
+        rows,
+        rounds,
+        scale_rows,
+        read_rounds,
+        calls,
+        verdicts,
+        time.monotonic() - started,
+    )
     markdown = report.write(out, results)
     for target in results.targets:
         print(f"{target.verdict:<20} {target.name}", file=sys.stderr)

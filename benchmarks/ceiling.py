@@ -1,4 +1,5 @@
-"""The ceiling: a bare ASGI app on the same HTTP server as `smimages serve`, reading the body and answering a fixed one."""
+"""The ceiling: a bare ASGI app on `smimages serve`'s HTTP server, reading the body and answering a fixed one."""
+
 import sys
 
 from smimages import httpserver

@@ -1,4 +1,5 @@
 """What the results were measured on: machine, software versions and commit, for the report's header."""
+
 import datetime
 import os
 import platform
@@ -36,9 +37,10 @@ def describe(postgres_version: str | None, load_at_start: float) -> dict[str, st
     """Name -> value pairs describing this run's machine and software; other load on the machine skews results."""
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     return {
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "commit": _commit(),
-        "machine": f"{_cpu_model()}, {os.cpu_count()} cores, {memory:.0f} GiB, {platform.system()} {platform.release()}",
+        "machine": f"{_cpu_model()}, {os.cpu_count()} cores, {memory:.0f} GiB, "
+        f"{platform.system()} {platform.release()}",
         "load average (1 min) at start / end": f"{load_at_start:.2f} / {os.getloadavg()[0]:.2f}",
         "python": platform.python_version(),
         "uvicorn": version("uvicorn"),

@@ -1,6 +1,7 @@
 """The throughput targets' own measurement: smimages on SQLite, the ceiling and moto's server run side by side and
 are measured in turn, round after round, so that a shared machine slowing down or speeding up during the run weighs
 on all three alike. Each round gives the two ratios; the targets take their medians."""
+
 import contextlib
 import statistics
 from dataclasses import dataclass
@@ -32,18 +33,29 @@ def run(profile: Profile, work: Path) -> list[Round]:
         smimages = stack.enter_context(servers.smimages(url, work, "paired-smimages"))
         ceiling = stack.enter_context(servers.ceiling(work, "paired-ceiling"))
         moto = stack.enter_context(servers.moto(work, "paired-moto"))
-        calls = [(smimages, "DescribeImageVersion", describe_request(smimages.port)),
-                 (ceiling, "fixed body", ceiling_request(ceiling.port)),
-                 (moto, "DescribeModel", moto_request(moto.port))]
+        calls = [
+            (smimages, "DescribeImageVersion", describe_request(smimages.port)),
+            (ceiling, "fixed body", ceiling_request(ceiling.port)),
+            (moto, "DescribeModel", moto_request(moto.port)),
+        ]
         for server, _, request in calls:
             send_once(server.port, request)
-        return [Round(*(measure(server, operation, request, CONNECTIONS, profile.seconds, profile.warmup)
-                        for server, operation, request in calls)) for _ in range(profile.rounds)]
+        return [
+            Round(
+                *(
+                    measure(server, operation, request, CONNECTIONS, profile.seconds, profile.warmup)
+                    for server, operation, request in calls
+                )
+            )
+            for _ in range(profile.rounds)
+        ]
 
 
 def median_ratios(rounds: list[Round]) -> tuple[float, float] | None:
     """(smimages ÷ ceiling, smimages ÷ moto) in req/s, each the median over the rounds; None without rounds."""
     if not rounds:
         return None
-    return (statistics.median(r.smimages.rps / r.ceiling.rps for r in rounds),
-            statistics.median(r.smimages.rps / r.moto.rps for r in rounds))
+    return (
+        statistics.median(r.smimages.rps / r.ceiling.rps for r in rounds),
+        statistics.median(r.smimages.rps / r.moto.rps for r in rounds),
+    )

@@ -1,15 +1,16 @@
 """The PNG plots of a run: throughput, latency, scale and in-process latency."""
+
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
-from matplotlib import ticker  # noqa: E402
+import matplotlib.pyplot as plt
+from matplotlib import ticker
 
-from .inprocess import CallStats  # noqa: E402
-from .scale import CALLS, ScaleRow  # noqa: E402
-from .throughput import Row  # noqa: E402
+from .inprocess import CallStats
+from .scale import CALLS, ScaleRow
+from .throughput import Row
 
 
 def _connections(count: int) -> str:
@@ -27,8 +28,12 @@ def _grouped_bars(ax, rows: list[Row], value, label_for):
     width = 0.8 / len(concurrencies)
     for i, concurrency in enumerate(concurrencies):
         points = {f"{r.target}\n{r.operation}": value(r) for r in rows if r.concurrency == concurrency}
-        ax.bar([x + i * width for x in range(len(series))], [points.get(s, 0) for s in series], width,
-               label=label_for(concurrency))
+        ax.bar(
+            [x + i * width for x in range(len(series))],
+            [points.get(s, 0) for s in series],
+            width,
+            label=label_for(concurrency),
+        )
     ax.set_xticks([x + width * (len(concurrencies) - 1) / 2 for x in range(len(series))], series, fontsize=7)
     ax.set_yscale("log")
     ax.grid(axis="y", alpha=0.3)
@@ -48,7 +53,7 @@ def _throughput(out: Path, rows: list[Row]) -> None:
 def _latency(out: Path, rows: list[Row]) -> None:
     concurrencies = sorted({r.concurrency for r in rows})
     fig, axes = plt.subplots(len(concurrencies), 1, figsize=(12, 3.6 * len(concurrencies)), squeeze=False)
-    for ax, concurrency in zip(axes[:, 0], concurrencies):
+    for ax, concurrency in zip(axes[:, 0], concurrencies, strict=False):
         subset = [r for r in rows if r.concurrency == concurrency]
         series = _series(subset)
         ax.bar([x - 0.2 for x in range(len(series))], [r.result.p50_ms for r in subset], 0.4, label="p50")
@@ -92,8 +97,7 @@ def _scale(out: Path, scale: list[ScaleRow]) -> None:
 def _inprocess(out: Path, stats: list[CallStats]) -> None:
     fig, ax = plt.subplots(figsize=(8, 3))
     labels = [f"{s.setup}\n{s.operation}" for s in stats]
-    ax.barh(labels, [s.p50_us for s in stats], xerr=[[0] * len(stats), [s.p99_us - s.p50_us for s in stats]],
-            capsize=4)
+    ax.barh(labels, [s.p50_us for s in stats], xerr=[[0] * len(stats), [s.p99_us - s.p50_us for s in stats]], capsize=4)
     ax.set_xlabel("µs per call (bar: p50, whisker: p99)")
     ax.invert_yaxis()
     ax.grid(axis="x", alpha=0.3)

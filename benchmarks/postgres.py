@@ -1,7 +1,8 @@
 """A throwaway PostgreSQL database (bench_<random>) on the local server, dropped afterwards."""
+
 import contextlib
 import secrets
-from typing import Iterator
+from collections.abc import Iterator
 
 import psycopg
 from sqlalchemy.engine import make_url

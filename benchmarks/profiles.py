@@ -1,4 +1,5 @@
 """How long and how large each section runs: the full profile and CI's smoke profile."""
+
 from dataclasses import dataclass, replace
 
 
@@ -17,10 +18,28 @@ class Profile:
     judged: bool  # whether targets get PASS/MISS
 
 
-FULL = Profile("full", seconds=10, warmup=2, concurrency=(1, 8, 64), rounds=5,
-               scale_sizes=(1_000, 10_000, 100_000), scale_seconds=5, inprocess_calls=3_000, judged=True)
-SMOKE = Profile("smoke", seconds=1, warmup=0, concurrency=(8,), rounds=1, scale_sizes=(300, 1_000), scale_seconds=1,
-                inprocess_calls=50, judged=False)
+FULL = Profile(
+    "full",
+    seconds=10,
+    warmup=2,
+    concurrency=(1, 8, 64),
+    rounds=5,
+    scale_sizes=(1_000, 10_000, 100_000),
+    scale_seconds=5,
+    inprocess_calls=3_000,
+    judged=True,
+)
+SMOKE = Profile(
+    "smoke",
+    seconds=1,
+    warmup=0,
+    concurrency=(8,),
+    rounds=1,
+    scale_sizes=(300, 1_000),
+    scale_seconds=1,
+    inprocess_calls=50,
+    judged=False,
+)
 
 
 def with_million(profile: Profile) -> Profile:

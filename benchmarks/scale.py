@@ -1,4 +1,5 @@
-"""Scale: call latency, database size and server RSS as one image grows from a thousand to a million versions (SQLite)."""
+"""Scale: call latency, database size and server RSS as one image grows to a million versions (SQLite)."""
+
 import contextlib
 import secrets
 import sqlite3
@@ -14,8 +15,12 @@ from .signing import SignedRequest, signed
 
 IMAGE = "scale"
 PAGE = 100
-CALLS = {"DescribeImageVersion": "describe", "ListImageVersions first page": "list_first",
-         "ListImageVersions deep page": "list_deep", "CreateImageVersion": "create"}  # label -> ScaleRow field
+CALLS = {
+    "DescribeImageVersion": "describe",
+    "ListImageVersions first page": "list_first",
+    "ListImageVersions deep page": "list_deep",
+    "CreateImageVersion": "create",
+}  # label -> ScaleRow field
 READS = tuple(CALLS)[:3]  # the calls the paired rounds measure
 
 
@@ -62,38 +67,58 @@ def _requests(port: int, versions: int) -> dict[str, SignedRequest]:
     versions it adds are the newest, so the pages above hold); checks the deep page starts where it should."""
     describe = signed(port, "DescribeImageVersion", {"ImageName": IMAGE, "Version": versions // 2})
     first = signed(port, "ListImageVersions", {"ImageName": IMAGE, "MaxResults": PAGE})
-    deep = signed(port, "ListImageVersions",
-                  {"ImageName": IMAGE, "MaxResults": PAGE, "NextToken": _deep_token(versions)})
+    deep = signed(
+        port, "ListImageVersions", {"ImageName": IMAGE, "MaxResults": PAGE, "NextToken": _deep_token(versions)}
+    )
     page = send_once(port, deep)["ImageVersions"]
     if len(page) != PAGE or page[0]["CreationTime"] >= seed.SEED_EPOCH + versions // 2:
         raise RuntimeError(f"deep page at {versions} versions starts at the wrong place: {page[:1]}")
-    create = signed(port, "CreateImageVersion", {
-        "ImageName": IMAGE, "BaseImage": seed.BASE_IMAGE, "ClientToken": f"{secrets.token_hex(4)}-{{token}}"})
+    create = signed(
+        port,
+        "CreateImageVersion",
+        {"ImageName": IMAGE, "BaseImage": seed.BASE_IMAGE, "ClientToken": f"{secrets.token_hex(4)}-{{token}}"},
+    )
     send_once(port, describe)
-    return dict(zip(CALLS, (describe, first, deep, create)))
+    return dict(zip(CALLS, (describe, first, deep, create), strict=False))
 
 
 def _measure_size(url: str, db: Path, versions: int, profile: Profile, work: Path) -> ScaleRow:
     with servers.smimages(url, work, f"scale-{versions}") as server:
-        results = {CALLS[label]: measure(server, label, request, 1, profile.scale_seconds, profile.warmup)
-                   for label, request in _requests(server.port, versions).items()}
+        results = {
+            CALLS[label]: measure(server, label, request, 1, profile.scale_seconds, profile.warmup)
+            for label, request in _requests(server.port, versions).items()
+        }
         rss = server.rss_mb()
     return ScaleRow(versions, **results, db_mb=_db_mb(db), rss_mb=rss)
 
 
-def _paired_reads(small_url: str, small: int, large_url: str, large: int, profile: Profile,
-                  work: Path) -> list[ReadRound]:
+def _paired_reads(
+    small_url: str, small: int, large_url: str, large: int, profile: Profile, work: Path
+) -> list[ReadRound]:
     """The read calls on the smallest and the largest catalog, served side by side and measured in turn, round after
     round (as benchmarks/paired.py does for throughput): the latency targets take the medians of the rounds' ratios.
     CreateImageVersion is left out: each round's creates would grow the small catalog."""
     with contextlib.ExitStack() as stack:
-        catalogs = [(stack.enter_context(servers.smimages(url, work, f"scale-paired-{versions}")), versions)
-                    for url, versions in ((small_url, small), (large_url, large))]
-        calls = [(server, {label: request for label, request in _requests(server.port, versions).items()
-                           if label in READS}) for server, versions in catalogs]
-        return [ReadRound(*({CALLS[label]: measure(server, label, request, 1, profile.scale_seconds, profile.warmup)
-                             for label, request in requests.items()} for server, requests in calls))
-                for _ in range(profile.rounds)]
+        catalogs = [
+            (stack.enter_context(servers.smimages(url, work, f"scale-paired-{versions}")), versions)
+            for url, versions in ((small_url, small), (large_url, large))
+        ]
+        calls = [
+            (server, {label: request for label, request in _requests(server.port, versions).items() if label in READS})
+            for server, versions in catalogs
+        ]
+        return [
+            ReadRound(
+                *(
+                    {
+                        CALLS[label]: measure(server, label, request, 1, profile.scale_seconds, profile.warmup)
+                        for label, request in requests.items()
+                    }
+                    for server, requests in calls
+                )
+            )
+            for _ in range(profile.rounds)
+        ]
 
 
 def run(profile: Profile, work: Path) -> tuple[list[ScaleRow], list[ReadRound]]:

@@ -1,4 +1,5 @@
-"""Bulk seeding through the store layer: an image made by CreateImage, then versions written as CreateImageVersion settles them."""
+"""Bulk seeding: an image made by CreateImage, then versions written in bulk as CreateImageVersion settles them."""
+
 from sqlalchemy import insert, select, update
 
 from smimages.store import Store
@@ -24,12 +25,25 @@ def _version_row(image_id: int, number: int) -> dict:
     """The row CreateImageVersion writes once its CREATING -> CREATED transition is materialized."""
     created = SEED_EPOCH + number
     return {
-        "image_id": image_id, "version": number, "client_token": f"seed-{number}",
-        "base_image": BASE_IMAGE, "container_image": BASE_IMAGE,
-        "vendor_guidance": None, "job_type": None, "ml_framework": None, "programming_lang": None,
-        "processor": None, "horovod": None, "release_notes": None,
-        "status": "CREATED", "failure_reason": None, "created_at": created, "modified_at": created,
-        "pending_status": None, "pending_reason": None, "due_at": None,
+        "image_id": image_id,
+        "version": number,
+        "client_token": f"seed-{number}",
+        "base_image": BASE_IMAGE,
+        "container_image": BASE_IMAGE,
+        "vendor_guidance": None,
+        "job_type": None,
+        "ml_framework": None,
+        "programming_lang": None,
+        "processor": None,
+        "horovod": None,
+        "release_notes": None,
+        "status": "CREATED",
+        "failure_reason": None,
+        "created_at": created,
+        "modified_at": created,
+        "pending_status": None,
+        "pending_reason": None,
+        "due_at": None,
     }
 
 

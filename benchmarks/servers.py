@@ -1,4 +1,5 @@
 """Starts each server under test as a child process on a free port, waits until it answers, and reads its RSS."""
+
 import contextlib
 import socket
 import subprocess
@@ -6,9 +7,9 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import psutil
 
@@ -58,7 +59,9 @@ def _serving(name: str, command: list[str], ready_path: str, log_dir: Path) -> I
         try:
             _wait_ready(port, ready_path, process)
         except RuntimeError as exc:
-            raise RuntimeError(f"{name}: {exc}; its log ends:\n{log_path.read_text(errors='replace')[-2000:]}") from None
+            raise RuntimeError(
+                f"{name}: {exc}; its log ends:\n{log_path.read_text(errors='replace')[-2000:]}"
+            ) from None
         yield Server(name, port, process.pid)
     finally:
         process.terminate()
@@ -71,8 +74,9 @@ def _serving(name: str, command: list[str], ready_path: str, log_dir: Path) -> I
 
 def smimages(db_url: str, log_dir: Path, name: str) -> contextlib.AbstractContextManager[Server]:
     """`smimages serve` with its defaults (log level info, no transition delay) on `db_url`."""
-    return _serving(name, [sys.executable, "-m", "smimages", "serve", "--db", db_url, "--port"],
-                    "/_smimages/health", log_dir)
+    return _serving(
+        name, [sys.executable, "-m", "smimages", "serve", "--db", db_url, "--port"], "/_smimages/health", log_dir
+    )
 
 
 def ceiling(log_dir: Path, name: str) -> contextlib.AbstractContextManager[Server]:

@@ -1,4 +1,5 @@
 """SageMaker requests serialized as boto3 would send them and SigV4-signed once, for replay by the load tool."""
+
 import functools
 from dataclasses import dataclass
 
@@ -29,8 +30,12 @@ def _service_model():
 def signed(port: int, operation: str, params: dict) -> SignedRequest:
     """The request boto3 would make for `operation(**params)` against 127.0.0.1:port, signed once."""
     wire = create_serializer("json").serialize_to_request(params, _service_model().operation_model(operation))
-    request = AWSRequest(method=wire["method"], url=f"http://127.0.0.1:{port}{wire['url_path']}",
-                         data=wire["body"], headers=wire["headers"])
+    request = AWSRequest(
+        method=wire["method"],
+        url=f"http://127.0.0.1:{port}{wire['url_path']}",
+        data=wire["body"],
+        headers=wire["headers"],
+    )
     SigV4Auth(Credentials(ACCESS_KEY, SECRET_KEY), "sagemaker", REGION).add_auth(request)
     headers = {k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")}
     return SignedRequest(wire["method"], wire["url_path"], headers, wire["body"].decode())

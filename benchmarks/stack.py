@@ -1,4 +1,4 @@
-"""`python -m benchmarks.stack {smimages|ceiling} REQUESTS`: one server's whole request path in this process, no sockets.
+"""`python -m benchmarks.stack {smimages|ceiling} REQUESTS`: one server's whole request path in-process, no sockets.
 
 The server's connection protocol (smimages/httpserver.py) is fed a DescribeImageVersion's bytes on a fake transport,
 REQUESTS times, on one connection. Run under valgrind, two counts give the instructions one request costs, a
@@ -9,6 +9,7 @@ figure a shared machine does not disturb (docs/benchmarks/README.md):
 
 (the difference of the two "Collected" totals, divided by 4,000: each run serves its count twice, the first time
 to warm up). Without valgrind it prints µs per request."""
+
 import asyncio
 import gc
 import sys
@@ -20,8 +21,8 @@ import uvicorn
 from uvicorn.server import ServerState
 
 from smimages import httpserver
-from smimages.server import Server
 from smimages.operations.service import Service
+from smimages.server import Server
 from smimages.store import Store
 
 from . import ceiling
@@ -70,9 +71,11 @@ def main(server: str, requests: int) -> None:
         url = f"sqlite:///{Path(tempfile.mkdtemp()) / 'stack.db'}"
         prepare_smimages(url)
         app, request = Server(Service(Store(url)), worker=False), describe_request(8000)
-    raw = (f"{request.method} {request.path} HTTP/1.1\r\nHost: 127.0.0.1:8000\r\n"
-           + "".join(f"{name}: {value}\r\n" for name, value in request.headers.items())
-           + f"Content-Length: {len(request.body)}\r\n\r\n{request.body}").encode()
+    raw = (
+        f"{request.method} {request.path} HTTP/1.1\r\nHost: 127.0.0.1:8000\r\n"
+        + "".join(f"{name}: {value}\r\n" for name, value in request.headers.items())
+        + f"Content-Length: {len(request.body)}\r\n\r\n{request.body}"
+    ).encode()
     gc.collect()
     gc.freeze()  # as `smimages serve` does after startup
     seconds = asyncio.run(_serve(app, raw, requests))

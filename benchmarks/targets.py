@@ -1,4 +1,5 @@
 """Issue 7's performance targets as ratios over one run's measurements, each judged PASS or MISS."""
+
 import statistics
 from dataclasses import dataclass
 
@@ -31,8 +32,10 @@ def _target(name: str, ratio: float | None, at_least: bool, limit: float, judged
 
 
 def _load(rows: list[Row], target: str, operation: str, concurrency: int) -> LoadResult | None:
-    return next((r.result for r in rows if r.target == target and r.concurrency == concurrency
-                 and r.operation == operation), None)
+    return next(
+        (r.result for r in rows if r.target == target and r.concurrency == concurrency and r.operation == operation),
+        None,
+    )
 
 
 def _medians_of(rounds: list) -> str:
@@ -43,8 +46,9 @@ def _ratio(numerator: float | None, denominator: float | None) -> float | None:
     return numerator / denominator if numerator is not None and denominator else None
 
 
-def evaluate(rows: list[Row], rounds: list[Round], scale: list[ScaleRow], read_rounds: list[ReadRound],
-             judged: bool) -> list[Target]:
+def evaluate(
+    rows: list[Row], rounds: list[Round], scale: list[ScaleRow], read_rounds: list[ReadRound], judged: bool
+) -> list[Target]:
     """Every target of issue 7 that this run's measurements can speak to; the throughput ratios and the read calls'
     latency ratios are medians of paired rounds (benchmarks/paired.py, benchmarks/scale.py)."""
     ceiling, moto = median_ratios(rounds) or (None, None)
@@ -56,8 +60,15 @@ def evaluate(rows: list[Row], rounds: list[Round], scale: list[ScaleRow], read_r
     for backend in (SQLITE, POSTGRESQL):
         for operation in SMIMAGES_OPERATIONS:
             result = _load(rows, backend, operation, 64)
-            targets.append(_target(f"{operation} p99 / p50, {backend} (c=64)",
-                                   _ratio(result and result.p99_ms, result and result.p50_ms), False, 10, judged))
+            targets.append(
+                _target(
+                    f"{operation} p99 / p50, {backend} (c=64)",
+                    _ratio(result and result.p99_ms, result and result.p50_ms),
+                    False,
+                    10,
+                    judged,
+                )
+            )
     if len(scale) >= 2:
         small, large = scale[0], scale[-1]
         sizes = f"{large.versions:,} vs {small.versions:,} versions"

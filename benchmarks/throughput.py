@@ -1,4 +1,5 @@
-"""Server throughput and latency: smimages on SQLite and PostgreSQL, the bare-ASGI ceiling and moto's server, under wrk."""
+"""Server throughput and latency under wrk: smimages on SQLite and PostgreSQL, the bare-ASGI ceiling, moto's server."""
+
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,8 +43,11 @@ def _smimages_requests(port: int) -> dict[str, SignedRequest]:
     return {
         "DescribeImageVersion": describe_request(port),
         "ListImageVersions": signed(port, "ListImageVersions", {"ImageName": READ_IMAGE, "MaxResults": 100}),
-        "CreateImageVersion": signed(port, "CreateImageVersion", {
-            "ImageName": WRITE_IMAGE, "BaseImage": seed.BASE_IMAGE, "ClientToken": f"{nonce}-{{token}}"}),
+        "CreateImageVersion": signed(
+            port,
+            "CreateImageVersion",
+            {"ImageName": WRITE_IMAGE, "BaseImage": seed.BASE_IMAGE, "ClientToken": f"{nonce}-{{token}}"},
+        ),
     }
 
 
@@ -54,10 +58,16 @@ def ceiling_request(port: int) -> SignedRequest:
 
 def moto_request(port: int) -> SignedRequest:
     """DescribeModel on a model created first, moto's nearest call to DescribeImageVersion."""
-    client = boto3.client("sagemaker", endpoint_url=f"http://127.0.0.1:{port}", region_name=REGION,
-                          aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY)
-    client.create_model(ModelName=MOTO_MODEL, ExecutionRoleArn=seed.ROLE_ARN,
-                        PrimaryContainer={"Image": seed.BASE_IMAGE})
+    client = boto3.client(
+        "sagemaker",
+        endpoint_url=f"http://127.0.0.1:{port}",
+        region_name=REGION,
+        aws_access_key_id=ACCESS_KEY,
+        aws_secret_access_key=SECRET_KEY,
+    )
+    client.create_model(
+        ModelName=MOTO_MODEL, ExecutionRoleArn=seed.ROLE_ARN, PrimaryContainer={"Image": seed.BASE_IMAGE}
+    )
     return signed(port, "DescribeModel", {"ModelName": MOTO_MODEL})
 
 
@@ -65,8 +75,10 @@ def _measure_all(server: servers.Server, requests: dict[str, SignedRequest], pro
     rows = []
     for operation, request in requests.items():
         send_once(server.port, request)
-        rows += [Row(server.name, operation, c, measure(server, operation, request, c, profile.seconds,
-                                                        profile.warmup)) for c in profile.concurrency]
+        rows += [
+            Row(server.name, operation, c, measure(server, operation, request, c, profile.seconds, profile.warmup))
+            for c in profile.concurrency
+        ]
     return rows
 
 

@@ -1,4 +1,5 @@
 """python -m smimages: the command line."""
+
 from .cli import main
 
 main()

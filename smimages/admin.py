@@ -13,12 +13,14 @@ catalog) and the admin HTTP API under /_smimages/ that exposes them on a server 
     POST   /_smimages/reset                                            -> {}   (empty catalog, no faults)
 
 Without --enable-admin none of these exist: the paths answer exactly as any other unknown path does."""
+
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from . import snapshot
 from .faults import FaultError, Faults
@@ -58,8 +60,12 @@ class Control:
     def advance(self, seconds: float) -> float:
         """Moves the service clock `seconds` ahead; resources whose transition falls due show their final status.
         Returns the new time."""
-        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not math.isfinite(seconds) \
-                or seconds < 0:
+        if (
+            isinstance(seconds, bool)
+            or not isinstance(seconds, (int, float))
+            or not math.isfinite(seconds)
+            or seconds < 0
+        ):
             raise ControlError("seconds must be a finite number >= 0")
         return float(self._turn(lambda: self._advance(seconds)))
 
@@ -111,7 +117,7 @@ class AdminAPI:
         self.control = control
 
     def handle(self, method: str, path: str, body: bytes) -> tuple[int, object]:
-        route = path[len(PREFIX):].strip("/").split("/")
+        route = path[len(PREFIX) :].strip("/").split("/")
         try:
             payload = json.loads(body) if body.strip() else None
         except ValueError:
@@ -154,6 +160,6 @@ class AdminAPI:
             case ["reset"], "POST":
                 control.reset()
                 return 200, {}
-            case (["time"] | ["time", "advance" | "settle"] | ["faults"] | ["faults", _] | ["state"] | ["reset"]), _:
+            case ((["time"] | ["time", "advance" | "settle"] | ["faults"] | ["faults", _] | ["state"] | ["reset"]), _):
                 return 405, {"error": f"{method} is not allowed here"}
         return 404, {"error": "no such admin resource"}

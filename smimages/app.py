@@ -1,4 +1,4 @@
-"""Answers AWS API requests: parse -> identify the caller -> validate -> dispatch -> serialize, as one socket-free call."""
+"""Answers AWS API requests: parse, identify the caller, validate, dispatch, serialize; one socket-free call each."""
 
 from __future__ import annotations
 
@@ -56,7 +56,10 @@ class App:
             response_headers.append(("x-amzn-errortype", error.code))
         # a served request is a debug line, a refused or failed one an info line
         log.log(
-            logging.DEBUG if status == 200 else logging.INFO, "%s %d %.1fms", name or "-", status,
+            logging.DEBUG if status == 200 else logging.INFO,
+            "%s %d %.1fms",
+            name or "-",
+            status,
             (time.perf_counter() - started) * 1000,
         )
         return Response(status, response_headers, payload)
@@ -77,7 +80,9 @@ def refusal(error: ServiceError) -> Response:
     """An error answered before the request was read to its end; the connection is closed after it."""
     log.info("- %d %s", error.status, error.code)
     headers = [
-        ("content-type", CONTENT_TYPE), ("x-amzn-requestid", new_request_id()), ("x-amzn-errortype", error.code),
+        ("content-type", CONTENT_TYPE),
+        ("x-amzn-requestid", new_request_id()),
+        ("x-amzn-errortype", error.code),
         ("connection", "close"),
     ]
     return Response(error.status, headers, error_body(error))

@@ -1,18 +1,18 @@
 """Who is calling: SigV4 signatures verified against a credentials file, or (auth off) the account a key names."""
+
 import configparser
 import hashlib
 import hmac
-import ipaddress
 import logging
 import os
 import re
-import socket
 import stat
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Callable, Protocol
+from typing import Protocol
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -20,13 +20,13 @@ from botocore.compat import HTTPHeaders
 from botocore.credentials import Credentials
 
 from .context import caller_scope
-from .net import is_loopback
 from .errors import (
     IncompleteSignatureException,
     InvalidSignatureException,
     MissingAuthenticationTokenException,
     UnrecognizedClientException,
 )
+from .net import is_loopback
 
 log = logging.getLogger("smimages.auth")
 
@@ -35,7 +35,8 @@ ALGORITHM = "AWS4-HMAC-SHA256"
 MAX_SKEW = timedelta(minutes=15)
 SIGNATURE_MISMATCH = (
     "The request signature we calculated does not match the signature you provided. Check your AWS Secret "
-    "Access Key and signing method. Consult the service documentation for details.")
+    "Access Key and signing method. Consult the service documentation for details."
+)
 UNKNOWN_KEY = "The security token included in the request is invalid."
 BAD_SESSION_TOKEN = "The security token included in the request is invalid"  # Coral's token check has no period
 _STAMP = "%Y%m%dT%H%M%SZ"
@@ -85,8 +86,11 @@ class SignatureVerifier:
             raise MissingAuthenticationTokenException("Request is missing Authentication Token")
         algorithm, params = _authorization_params(authorization)
         stamp_text = headers.get("x-amz-date") or headers.get("date")
-        missing = [f"Authorization header requires '{name}' parameter. "
-                   for name in ("Credential", "Signature", "SignedHeaders") if not params.get(name)]
+        missing = [
+            f"Authorization header requires '{name}' parameter. "
+            for name in ("Credential", "Signature", "SignedHeaders")
+            if not params.get(name)
+        ]
         if not stamp_text:
             missing.append("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. ")
         if missing:
@@ -98,7 +102,8 @@ class SignatureVerifier:
             raise InvalidSignatureException("'Host' must be a 'SignedHeader' in the AWS Authorization.")
         if algorithm != ALGORITHM:
             raise IncompleteSignatureException(
-                f"Unsupported AWS 'algorithm': '{algorithm}' (only {ALGORITHM} for now). ")
+                f"Unsupported AWS 'algorithm': '{algorithm}' (only {ALGORITHM} for now). "
+            )
         key_id, region = _check_scope(params["Credential"], stamp, stamp_text)
         key = self.keys.get(key_id)
         if key is None or (key.regions and region not in key.regions):
@@ -112,15 +117,16 @@ class SignatureVerifier:
         return key.account_id, region
 
     def _check_clock(self, stamp: datetime) -> None:
-        now = datetime.fromtimestamp(int(self.clock()), timezone.utc)
+        now = datetime.fromtimestamp(int(self.clock()), UTC)
         if stamp < now - MAX_SKEW:
             raise InvalidSignatureException(
-                f"Signature expired: {_fmt(stamp)} is now earlier than {_fmt(now - MAX_SKEW)} "
-                f"({_fmt(now)} - 15 min.)")
+                f"Signature expired: {_fmt(stamp)} is now earlier than {_fmt(now - MAX_SKEW)} ({_fmt(now)} - 15 min.)"
+            )
         if stamp > now + MAX_SKEW:
             raise InvalidSignatureException(
                 f"Signature not yet current: {_fmt(stamp)} is still later than {_fmt(now + MAX_SKEW)} "
-                f"({_fmt(now)} + 15 min.)")
+                f"({_fmt(now)} + 15 min.)"
+            )
 
 
 def _authorization_params(authorization: str) -> tuple[str, dict[str, str]]:
@@ -133,8 +139,8 @@ def _authorization_params(authorization: str) -> tuple[str, dict[str, str]]:
         name, equals, value = piece.partition("=")
         if not equals:
             raise IncompleteSignatureException(
-                f"'{piece}' not a valid key=value pair (missing equal-sign) in Authorization header: "
-                f"'{authorization}'.")
+                f"'{piece}' not a valid key=value pair (missing equal-sign) in Authorization header: '{authorization}'."
+            )
         params[name] = value
     return algorithm, params
 
@@ -143,14 +149,15 @@ def _request_time(text: str, from_date_header: bool) -> datetime:
     """X-Amz-Date in ISO-8601 basic format; a Date header may also carry an HTTP date."""
     try:
         if _ISO_BASIC.fullmatch(text):
-            return datetime.strptime(text, _STAMP).replace(tzinfo=timezone.utc)
+            return datetime.strptime(text, _STAMP).replace(tzinfo=UTC)
         if from_date_header:
             parsed = parsedate_to_datetime(text)  # "-0000" (what botocore sends) parses as a naive UTC time
-            return parsed.astimezone(timezone.utc) if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+            return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     except (ValueError, TypeError, IndexError, OverflowError):
         pass
     raise IncompleteSignatureException(
-        f"Date must be in ISO-8601 'basic format'. Got '{text}'. See http://en.wikipedia.org/wiki/ISO_8601")
+        f"Date must be in ISO-8601 'basic format'. Got '{text}'. See http://en.wikipedia.org/wiki/ISO_8601"
+    )
 
 
 def _check_scope(credential: str, stamp: datetime, stamp_text: str) -> tuple[str, str]:
@@ -161,7 +168,8 @@ def _check_scope(credential: str, stamp: datetime, stamp_text: str) -> tuple[str
     if len(parts) != 5:
         raise IncompleteSignatureException(
             "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, "
-            f"got '{credential}'")
+            f"got '{credential}'"
+        )
     key_id, day, region, service, terminator = parts
     problems = []
     if not _REGION.fullmatch(region):
@@ -171,8 +179,10 @@ def _check_scope(credential: str, stamp: datetime, stamp_text: str) -> tuple[str
     if terminator != "aws4_request":
         problems.append(f"Credential should be scoped with a valid terminator: 'aws4_request', not '{terminator}'.")
     if day != _fmt(stamp)[:8]:
-        problems.append("Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: "
-                        f"'{day}' != '{_fmt(stamp)[:8]}', from '{stamp_text}'.")
+        problems.append(
+            "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: "
+            f"'{day}' != '{_fmt(stamp)[:8]}', from '{stamp_text}'."
+        )
     if problems:
         raise InvalidSignatureException(" ".join(problems))
     return key_id, region
@@ -193,8 +203,16 @@ class _Recompute(SigV4Auth):
         return chosen
 
 
-def _signature(key: AccessKey, region: str, stamp: datetime, method: str, target: str,
-               headers: dict[str, str], body: bytes, signed: list[str]) -> str:
+def _signature(
+    key: AccessKey,
+    region: str,
+    stamp: datetime,
+    method: str,
+    target: str,
+    headers: dict[str, str],
+    body: bytes,
+    signed: list[str],
+) -> str:
     """The signature the holder of key's secret computes for this request ("" when no signature can match)."""
     if not target.startswith("/"):  # an asterisk- or absolute-form target is nothing an SDK signs
         return ""
@@ -213,8 +231,9 @@ def _signature(key: AccessKey, region: str, stamp: datetime, method: str, target
 def _payload_hash_matches(headers: dict[str, str], body: bytes) -> bool:
     """A declared X-Amz-Content-SHA256 replaces the body in the signature, so it must be the body's hash."""
     declared = headers.get("x-amz-content-sha256")
-    return declared is None or hmac.compare_digest(declared.encode("utf-8", "surrogatepass"),
-                                                   hashlib.sha256(body).hexdigest().encode())
+    return declared is None or hmac.compare_digest(
+        declared.encode("utf-8", "surrogatepass"), hashlib.sha256(body).hexdigest().encode()
+    )
 
 
 def _same_secret(expected: str | None, given: str | None) -> bool:
@@ -228,6 +247,7 @@ def _fmt(moment: datetime) -> str:
 
 
 # --- the credentials file ---------------------------------------------------------------------------------------
+
 
 class AuthConfigError(Exception):
     """A reason the server must not start with the authentication settings it was given."""
@@ -253,8 +273,9 @@ def load_credentials(path: str) -> dict[str, AccessKey]:
     for section in parser.sections():
         key = _access_key(path, section, dict(parser.items(section)))
         if key.access_key_id in keys:
-            raise AuthConfigError(f"{path}: [{sections[key.access_key_id]}] and [{section}] have the same "
-                                  "aws_access_key_id")
+            raise AuthConfigError(
+                f"{path}: [{sections[key.access_key_id]}] and [{section}] have the same aws_access_key_id"
+            )
         keys[key.access_key_id] = key
         sections[key.access_key_id] = section
     if not keys:
@@ -267,7 +288,8 @@ def _require_private(path: str, info: os.stat_result) -> None:
         mode = stat.S_IMODE(info.st_mode)
         raise AuthConfigError(
             f"credentials file {path} is accessible by other users (mode {mode:04o}); it holds secret keys, so "
-            f"smimages refuses it. Make it private with: chmod 600 {path}")
+            f"smimages refuses it. Make it private with: chmod 600 {path}"
+        )
 
 
 def _parse_error(path: str, exc: configparser.Error) -> str:
@@ -307,8 +329,10 @@ def _access_key(path: str, section: str, values: dict[str, str]) -> AccessKey:
 
 # --- startup policy -----------------------------------------------------------------------------------------------
 
-def configure(mode: str | None, credentials_file: str | None, host: str, allow_anonymous: bool,
-              admin: bool = False) -> Authenticator:
+
+def configure(
+    mode: str | None, credentials_file: str | None, host: str, allow_anonymous: bool, admin: bool = False
+) -> Authenticator:
     """The authenticator `serve` runs with, or AuthConfigError when those settings must not start a server.
 
     Anything unauthenticated (auth off, or the --enable-admin test API) needs a loopback address or
@@ -320,7 +344,8 @@ def configure(mode: str | None, credentials_file: str | None, host: str, allow_a
             raise AuthConfigError(
                 f"refusing to serve the unauthenticated --enable-admin API on {host}, which is not a loopback "
                 "address: anyone who can reach it could reset the catalog. Bind to 127.0.0.1, or add "
-                "--insecure-allow-anonymous to accept that risk.")
+                "--insecure-allow-anonymous to accept that risk."
+            )
         log.warning("serving the unauthenticated admin API on %s (--insecure-allow-anonymous)", host)
     if mode == "sigv4":
         if not credentials_file:
@@ -335,7 +360,11 @@ def configure(mode: str | None, credentials_file: str | None, host: str, allow_a
             raise AuthConfigError(
                 f"refusing to serve without authentication on {host}, which is not a loopback address: anyone who "
                 "can reach it could read and change every account's images. Use --auth sigv4 --credentials-file "
-                "FILE, or --insecure-allow-anonymous to accept that risk.")
-        log.warning("serving WITHOUT authentication on %s (--insecure-allow-anonymous): anyone who can reach this "
-                    "address can act as any account", host)
+                "FILE, or --insecure-allow-anonymous to accept that risk."
+            )
+        log.warning(
+            "serving WITHOUT authentication on %s (--insecure-allow-anonymous): anyone who can reach this "
+            "address can act as any account",
+            host,
+        )
     return Anonymous()

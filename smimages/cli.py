@@ -1,4 +1,5 @@
 """The smimages command line: serve, worker, migrate, export and import."""
+
 import logging
 import os
 import sys
@@ -13,43 +14,101 @@ from .store import DEFAULT_POOL_SIZE, SchemaTooNew, Store, default_url, open_sto
 DEFAULT_PORT = 4590
 
 _db_option = click.option(
-    "--db", envvar="SMIMAGES_DB", default=None, show_envvar=True,
+    "--db",
+    envvar="SMIMAGES_DB",
+    default=None,
+    show_envvar=True,
     help="Database URL: sqlite:///path/state.db, sqlite:// (in memory) or postgresql://user@host:port/db. "
-         "Default: a SQLite file in the per-user data directory.")
+    "Default: a SQLite file in the per-user data directory.",
+)
 
 
 _pool_option = click.option(
-    "--pool-size", envvar="SMIMAGES_POOL_SIZE", default=DEFAULT_POOL_SIZE, type=click.IntRange(1),
-    show_default=True, show_envvar=True,
-    help="PostgreSQL connections this process keeps (serve also handles this many requests at once).")
+    "--pool-size",
+    envvar="SMIMAGES_POOL_SIZE",
+    default=DEFAULT_POOL_SIZE,
+    type=click.IntRange(1),
+    show_default=True,
+    show_envvar=True,
+    help="PostgreSQL connections this process keeps (serve also handles this many requests at once).",
+)
 
 
 _REGISTRY_OPTIONS = [
-    click.option("--registry-check", envvar="SMIMAGES_REGISTRY_CHECK", default="off", show_default=True,
-                 show_envvar=True, metavar="off|on",
-                 help="Resolve each new image version's BaseImage in its container registry (docs/registry.md): "
-                      "CREATED with a digest-pinned ContainerImage, or CREATE_FAILED with a FailureReason."),
-    click.option("--registry-mirror", "registry_mirrors", envvar="SMIMAGES_REGISTRY_MIRROR", multiple=True,
-                 show_envvar=True, metavar="HOST=URL",
-                 help="Send registry HOST to the registry at URL (repeatable; the variable holds pairs separated "
-                      "by spaces), e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com=http://127.0.0.1:5000."),
-    click.option("--registry-auth-file", envvar="SMIMAGES_REGISTRY_AUTH_FILE", default=None, show_envvar=True,
-                 metavar="PATH", help="Registry credentials in docker config.json format (SMIMAGES_REGISTRY_AUTH may "
-                                      "hold the same JSON inline)."),
-    click.option("--registry-allow-http", envvar="SMIMAGES_REGISTRY_ALLOW_HTTP", is_flag=True, show_envvar=True,
-                 help="Allow plain http to registry endpoints that are not loopback addresses."),
-    click.option("--registry-ca-file", envvar="SMIMAGES_REGISTRY_CA_FILE", default=None, show_envvar=True,
-                 metavar="PATH", help="PEM certificates trusted for https registries (default: the system's)."),
-    click.option("--registry-timeout", envvar="SMIMAGES_REGISTRY_TIMEOUT", default=10.0, type=float,
-                 show_default=True, show_envvar=True, metavar="SECONDS",
-                 help="Limit for each connect and each read of a registry request."),
-    click.option("--registry-retries", envvar="SMIMAGES_REGISTRY_RETRIES", default=2, type=int, show_default=True,
-                 show_envvar=True, metavar="N",
-                 help="Extra attempts after a connection error, a timeout, HTTP 429 or 5xx (0..10)."),
-    click.option("--registry-lease", envvar="SMIMAGES_REGISTRY_LEASE", default=None,
-                 type=click.FloatRange(0, min_open=True), show_envvar=True, metavar="SECONDS",
-                 help="How long a worker holds a registry check it claimed before another worker may take it over "
-                      "(default: timeout x (retries + 1) + 30)."),
+    click.option(
+        "--registry-check",
+        envvar="SMIMAGES_REGISTRY_CHECK",
+        default="off",
+        show_default=True,
+        show_envvar=True,
+        metavar="off|on",
+        help="Resolve each new image version's BaseImage in its container registry (docs/registry.md): "
+        "CREATED with a digest-pinned ContainerImage, or CREATE_FAILED with a FailureReason.",
+    ),
+    click.option(
+        "--registry-mirror",
+        "registry_mirrors",
+        envvar="SMIMAGES_REGISTRY_MIRROR",
+        multiple=True,
+        show_envvar=True,
+        metavar="HOST=URL",
+        help="Send registry HOST to the registry at URL (repeatable; the variable holds pairs separated "
+        "by spaces), e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com=http://127.0.0.1:5000.",
+    ),
+    click.option(
+        "--registry-auth-file",
+        envvar="SMIMAGES_REGISTRY_AUTH_FILE",
+        default=None,
+        show_envvar=True,
+        metavar="PATH",
+        help="Registry credentials in docker config.json format (SMIMAGES_REGISTRY_AUTH may "
+        "hold the same JSON inline).",
+    ),
+    click.option(
+        "--registry-allow-http",
+        envvar="SMIMAGES_REGISTRY_ALLOW_HTTP",
+        is_flag=True,
+        show_envvar=True,
+        help="Allow plain http to registry endpoints that are not loopback addresses.",
+    ),
+    click.option(
+        "--registry-ca-file",
+        envvar="SMIMAGES_REGISTRY_CA_FILE",
+        default=None,
+        show_envvar=True,
+        metavar="PATH",
+        help="PEM certificates trusted for https registries (default: the system's).",
+    ),
+    click.option(
+        "--registry-timeout",
+        envvar="SMIMAGES_REGISTRY_TIMEOUT",
+        default=10.0,
+        type=float,
+        show_default=True,
+        show_envvar=True,
+        metavar="SECONDS",
+        help="Limit for each connect and each read of a registry request.",
+    ),
+    click.option(
+        "--registry-retries",
+        envvar="SMIMAGES_REGISTRY_RETRIES",
+        default=2,
+        type=int,
+        show_default=True,
+        show_envvar=True,
+        metavar="N",
+        help="Extra attempts after a connection error, a timeout, HTTP 429 or 5xx (0..10).",
+    ),
+    click.option(
+        "--registry-lease",
+        envvar="SMIMAGES_REGISTRY_LEASE",
+        default=None,
+        type=click.FloatRange(0, min_open=True),
+        show_envvar=True,
+        metavar="SECONDS",
+        help="How long a worker holds a registry check it claimed before another worker may take it over "
+        "(default: timeout x (retries + 1) + 30).",
+    ),
 ]
 
 
@@ -59,18 +118,30 @@ def _registry_options(command):
     return command
 
 
-def _registry_settings(registry_check: str, registry_mirrors: tuple[str, ...], registry_auth_file: str | None,
-                       registry_allow_http: bool, registry_ca_file: str | None, registry_timeout: float,
-                       registry_retries: int):
+def _registry_settings(
+    registry_check: str,
+    registry_mirrors: tuple[str, ...],
+    registry_auth_file: str | None,
+    registry_allow_http: bool,
+    registry_ca_file: str | None,
+    registry_timeout: float,
+    registry_retries: int,
+):
     """RegistrySettings from the --registry-* flags (and SMIMAGES_REGISTRY_AUTH); an invalid one stops the command
     with its message."""
     from .registry import RegistrySettings
 
     try:
         return RegistrySettings.from_options(
-            check=registry_check, mirrors=registry_mirrors, auth_file=registry_auth_file,
-            auth_json=os.environ.get("SMIMAGES_REGISTRY_AUTH"), allow_http=registry_allow_http,
-            ca_file=registry_ca_file, timeout=registry_timeout, retries=registry_retries)
+            check=registry_check,
+            mirrors=registry_mirrors,
+            auth_file=registry_auth_file,
+            auth_json=os.environ.get("SMIMAGES_REGISTRY_AUTH"),
+            allow_http=registry_allow_http,
+            ca_file=registry_ca_file,
+            timeout=registry_timeout,
+            retries=registry_retries,
+        )
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -95,41 +166,103 @@ def main():
 
 @main.command()
 @click.option("--host", envvar="SMIMAGES_HOST", default="127.0.0.1", show_default=True, show_envvar=True)
-@click.option("--port", envvar="SMIMAGES_PORT", default=DEFAULT_PORT, type=int, show_default=True,
-              show_envvar=True)
+@click.option("--port", envvar="SMIMAGES_PORT", default=DEFAULT_PORT, type=int, show_default=True, show_envvar=True)
 @_db_option
-@click.option("--transition-delay", envvar="SMIMAGES_TRANSITION_DELAY", default=0.0, type=click.FloatRange(0),
-              show_default=True, show_envvar=True,
-              help="Seconds a resource stays CREATING/UPDATING/DELETING before its final status.")
-@click.option("--log-level", envvar="SMIMAGES_LOG_LEVEL", default="info", show_default=True, show_envvar=True,
-              type=click.Choice(["debug", "info", "warning", "error"]))
-@click.option("--auth", "auth_mode", envvar="SMIMAGES_AUTH", type=click.Choice(["off", "sigv4"]), default=None,
-              show_envvar=True,
-              help="off: any credentials are accepted (loopback addresses only; the default there). sigv4: every "
-                   "request's signature is verified against --credentials-file (the default when one is given).")
-@click.option("--credentials-file", envvar="SMIMAGES_CREDENTIALS_FILE", default=None, show_envvar=True,
-              help="INI file of access keys for --auth sigv4 (format in docs/security.md); must be chmod 600.")
-@click.option("--insecure-allow-anonymous", envvar="SMIMAGES_INSECURE_ALLOW_ANONYMOUS", is_flag=True,
-              show_envvar=True, help="Allow --auth off on a non-loopback address (a warning is logged at every start).")
-@click.option("--request-timeout", envvar="SMIMAGES_REQUEST_TIMEOUT", default=20.0, show_default=True,
-              type=click.FloatRange(0, min_open=True), show_envvar=True,
-              help="Seconds a client has to send a whole request (head and body); slower clients get 408 "
-                   "RequestTimeout.")
-@click.option("--max-connections", envvar="SMIMAGES_MAX_CONNECTIONS", default=1000, show_default=True,
-              type=click.IntRange(1), show_envvar=True,
-              help="Open connections beyond which new requests are answered 503.")
+@click.option(
+    "--transition-delay",
+    envvar="SMIMAGES_TRANSITION_DELAY",
+    default=0.0,
+    type=click.FloatRange(0),
+    show_default=True,
+    show_envvar=True,
+    help="Seconds a resource stays CREATING/UPDATING/DELETING before its final status.",
+)
+@click.option(
+    "--log-level",
+    envvar="SMIMAGES_LOG_LEVEL",
+    default="info",
+    show_default=True,
+    show_envvar=True,
+    type=click.Choice(["debug", "info", "warning", "error"]),
+)
+@click.option(
+    "--auth",
+    "auth_mode",
+    envvar="SMIMAGES_AUTH",
+    type=click.Choice(["off", "sigv4"]),
+    default=None,
+    show_envvar=True,
+    help="off: any credentials are accepted (loopback addresses only; the default there). sigv4: every "
+    "request's signature is verified against --credentials-file (the default when one is given).",
+)
+@click.option(
+    "--credentials-file",
+    envvar="SMIMAGES_CREDENTIALS_FILE",
+    default=None,
+    show_envvar=True,
+    help="INI file of access keys for --auth sigv4 (format in docs/security.md); must be chmod 600.",
+)
+@click.option(
+    "--insecure-allow-anonymous",
+    envvar="SMIMAGES_INSECURE_ALLOW_ANONYMOUS",
+    is_flag=True,
+    show_envvar=True,
+    help="Allow --auth off on a non-loopback address (a warning is logged at every start).",
+)
+@click.option(
+    "--request-timeout",
+    envvar="SMIMAGES_REQUEST_TIMEOUT",
+    default=20.0,
+    show_default=True,
+    type=click.FloatRange(0, min_open=True),
+    show_envvar=True,
+    help="Seconds a client has to send a whole request (head and body); slower clients get 408 RequestTimeout.",
+)
+@click.option(
+    "--max-connections",
+    envvar="SMIMAGES_MAX_CONNECTIONS",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(1),
+    show_envvar=True,
+    help="Open connections beyond which new requests are answered 503.",
+)
 @_pool_option
-@click.option("--worker/--no-worker", envvar="SMIMAGES_WORKER", default=True, show_default=True, show_envvar=True,
-              help="Run background jobs (lifecycle transitions) in this process; with --no-worker run "
-                   "`smimages worker` on the same database instead.")
-@click.option("--enable-admin", envvar="SMIMAGES_ENABLE_ADMIN", is_flag=True, show_envvar=True,
-              help="Serve the test-control API under /_smimages/ (move the clock, inject faults, dump/load/reset "
-                   "the catalog; docs/testing.md). Unauthenticated: for test servers only.")
+@click.option(
+    "--worker/--no-worker",
+    envvar="SMIMAGES_WORKER",
+    default=True,
+    show_default=True,
+    show_envvar=True,
+    help="Run background jobs (lifecycle transitions) in this process; with --no-worker run "
+    "`smimages worker` on the same database instead.",
+)
+@click.option(
+    "--enable-admin",
+    envvar="SMIMAGES_ENABLE_ADMIN",
+    is_flag=True,
+    show_envvar=True,
+    help="Serve the test-control API under /_smimages/ (move the clock, inject faults, dump/load/reset "
+    "the catalog; docs/testing.md). Unauthenticated: for test servers only.",
+)
 @_registry_options
-def serve(host: str, port: int, db: str | None, transition_delay: float, log_level: str, auth_mode: str | None,
-          credentials_file: str | None, insecure_allow_anonymous: bool, request_timeout: float,
-          max_connections: int, pool_size: int, worker: bool, enable_admin: bool, registry_lease: float | None,
-          **registry):
+def serve(
+    host: str,
+    port: int,
+    db: str | None,
+    transition_delay: float,
+    log_level: str,
+    auth_mode: str | None,
+    credentials_file: str | None,
+    insecure_allow_anonymous: bool,
+    request_timeout: float,
+    max_connections: int,
+    pool_size: int,
+    worker: bool,
+    enable_admin: bool,
+    registry_lease: float | None,
+    **registry,
+):
     """Serve the SageMaker images API over HTTP."""
     from . import httpserver
     from .auth import AuthConfigError, configure
@@ -151,16 +284,30 @@ def serve(host: str, port: int, db: str | None, transition_delay: float, log_lev
     logging.getLogger("smimages").info("serving on http://%s:%d with %s", host, port, store.display_url)
     if enable_admin:
         logging.getLogger("smimages").warning("the unauthenticated admin API is enabled under /_smimages/")
-    httpserver.run(app, host=host, port=port, lifespan="on", timeout_graceful_shutdown=10,
-                   limit_concurrency=max_connections, timeout_keep_alive=5, request_timeout=request_timeout)
+    httpserver.run(
+        app,
+        host=host,
+        port=port,
+        lifespan="on",
+        timeout_graceful_shutdown=10,
+        limit_concurrency=max_connections,
+        timeout_keep_alive=5,
+        request_timeout=request_timeout,
+    )
     store.dispose()
 
 
 @main.command()
 @_db_option
 @_pool_option
-@click.option("--log-level", envvar="SMIMAGES_LOG_LEVEL", default="info", show_default=True, show_envvar=True,
-              type=click.Choice(["debug", "info", "warning", "error"]))
+@click.option(
+    "--log-level",
+    envvar="SMIMAGES_LOG_LEVEL",
+    default="info",
+    show_default=True,
+    show_envvar=True,
+    type=click.Choice(["debug", "info", "warning", "error"]),
+)
 @_registry_options
 def worker(db: str | None, pool_size: int, log_level: str, registry_lease: float | None, **registry):
     """Run background jobs (lifecycle transitions, registry checks) for servers started with --no-worker, until
@@ -190,8 +337,14 @@ def migrate(db: str | None):
 
 @main.command("export")
 @_db_option
-@click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default="-", show_default=True,
-              help="File to write the catalog document to (- for standard output).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    default="-",
+    show_default=True,
+    help="File to write the catalog document to (- for standard output).",
+)
 def export_catalog(db: str | None, output: str):
     """Write the whole catalog (every account and region) as one JSON document."""
     from . import snapshot
@@ -209,8 +362,9 @@ def export_catalog(db: str | None, output: str):
 @main.command("import")
 @_db_option
 @click.argument("source", type=click.Path(dir_okay=False, allow_dash=True))
-@click.option("--replace", is_flag=True, help="Delete the catalog the database holds first (otherwise it must be "
-                                               "empty).")
+@click.option(
+    "--replace", is_flag=True, help="Delete the catalog the database holds first (otherwise it must be empty)."
+)
 def import_catalog(db: str | None, source: str, replace: bool):
     """Load a catalog document written by `smimages export` (or by hand; docs/testing.md)."""
     import json

@@ -1,4 +1,5 @@
 """Clocks a Service can follow: one that stands still until moved (tests), one that runs but can be moved ahead."""
+
 import threading
 import time
 

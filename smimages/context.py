@@ -1,4 +1,5 @@
 """Per-request context (the caller's account and region, from the SigV4 credential scope; the clock); request ids."""
+
 from __future__ import annotations
 
 import itertools
@@ -27,7 +28,11 @@ class Outcomes(Protocol):
     one, every lifecycle succeeds."""
 
     def failure(
-        self, operation: str, ctx: RequestContext, image: str, version: int | None = None,
+        self,
+        operation: str,
+        ctx: RequestContext,
+        image: str,
+        version: int | None = None,
         base_image: str | None = None,
     ) -> str | None:
         """The FailureReason the lifecycle `operation` starts now must end with, or None for success."""
@@ -37,7 +42,11 @@ class _Succeed:
     """Every lifecycle succeeds."""
 
     def failure(
-        self, operation: str, ctx: RequestContext, image: str, version: int | None = None,
+        self,
+        operation: str,
+        ctx: RequestContext,
+        image: str,
+        version: int | None = None,
         base_image: str | None = None,
     ) -> str | None:
         return None

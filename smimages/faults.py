@@ -25,8 +25,11 @@ LIFECYCLE_OPERATIONS = ("CreateImage", "UpdateImage", "DeleteImage", "CreateImag
 # code -> (HTTP status, message) answered when a fault gives no message of its own
 ERROR_DEFAULTS = {
     "ThrottlingException": (400, "Rate exceeded"),
-    "ResourceLimitExceeded": (400, "The account-level service limit for this resource has been reached. Please "
-                                   "use AWS Service Quotas to request an increase for this quota."),
+    "ResourceLimitExceeded": (
+        400,
+        "The account-level service limit for this resource has been reached. Please "
+        "use AWS Service Quotas to request an increase for this quota.",
+    ),
     "ResourceInUse": (400, CONCURRENT_MODIFICATION),
     "InternalFailure": (500, INTERNAL_FAILURE),
     "ServiceUnavailable": (503, "Service Unavailable"),
@@ -90,8 +93,9 @@ class Fault:
             return self.image, False
         return scope[1], scope[0].kind == "image-version"
 
-    def _scope_matches(self, account: str, region: str, image: str | None, version: int | None,
-                       base_image: str | None) -> bool:
+    def _scope_matches(
+        self, account: str, region: str, image: str | None, version: int | None, base_image: str | None
+    ) -> bool:
         if self.account is not None and self.account != account:
             return False
         if self.region is not None and self.region != region:
@@ -100,8 +104,9 @@ class Fault:
         if pattern != "*":
             if image is None:
                 return False
-            if not (fnmatch.fnmatchcase(image.lower(), pattern.lower()) if fold
-                    else fnmatch.fnmatchcase(image, pattern)):
+            if not (
+                fnmatch.fnmatchcase(image.lower(), pattern.lower()) if fold else fnmatch.fnmatchcase(image, pattern)
+            ):
                 return False
         if self.base_image != "*" and (base_image is None or not fnmatch.fnmatchcase(base_image, self.base_image)):
             return False
@@ -112,8 +117,9 @@ def _checked(fault: Fault, served: Any) -> Fault:
     """The fault, its ARN scope folded into account/region/version; FaultError when it makes no sense."""
     if fault.type == "fail":
         if fault.operation not in LIFECYCLE_OPERATIONS:
-            raise FaultError(f"a lifecycle fault needs one of {', '.join(LIFECYCLE_OPERATIONS)}, "
-                             f"not {fault.operation!r}")
+            raise FaultError(
+                f"a lifecycle fault needs one of {', '.join(LIFECYCLE_OPERATIONS)}, not {fault.operation!r}"
+            )
         if fault.reason is None:
             fault.reason = f"{fault.operation} failed (fault injected by smimages)."
         if not isinstance(fault.reason, str) or not 0 < len(fault.reason) <= MAX_FAILURE_REASON:
@@ -130,8 +136,9 @@ def _checked(fault: Fault, served: Any) -> Fault:
             raise FaultError("status must be an HTTP error status (400-599)")
     else:
         raise FaultError(f"unknown fault type {fault.type!r} (fail or error)")
-    if fault.count is not None and (not isinstance(fault.count, int) or isinstance(fault.count, bool)
-                                    or fault.count < 1):
+    if fault.count is not None and (
+        not isinstance(fault.count, int) or isinstance(fault.count, bool) or fault.count < 1
+    ):
         raise FaultError("count must be a positive integer, or None for every matching call")
     if fault.version is not None and (not isinstance(fault.version, int) or isinstance(fault.version, bool)):
         raise FaultError("version must be an integer")
@@ -177,20 +184,53 @@ class Faults:
             self._faults.append(fault)
         return fault
 
-    def fail(self, operation: str, reason: str | None = None, *, count: int | None = 1, image: str = "*",
-             base_image: str = "*", version: int | None = None, account: str | None = None,
-             region: str | None = None) -> Fault:
+    def fail(
+        self,
+        operation: str,
+        reason: str | None = None,
+        *,
+        count: int | None = 1,
+        image: str = "*",
+        base_image: str = "*",
+        version: int | None = None,
+        account: str | None = None,
+        region: str | None = None,
+    ) -> Fault:
         """The next `count` matching calls of `operation` start a lifecycle that ends *_FAILED with `reason`
         as FailureReason (CreateImage / CreateImageVersion: CREATE_FAILED, UpdateImage: UPDATE_FAILED,
         DeleteImage / DeleteImageVersion: DELETE_FAILED)."""
         return self.add(Fault("fail", operation, count, image, base_image, version, account, region, reason=reason))
 
-    def error(self, operation: str, code: str, message: str | None = None, *, status: int | None = None,
-              count: int | None = 1, image: str = "*", base_image: str = "*", version: int | None = None,
-              account: str | None = None, region: str | None = None) -> Fault:
+    def error(
+        self,
+        operation: str,
+        code: str,
+        message: str | None = None,
+        *,
+        status: int | None = None,
+        count: int | None = 1,
+        image: str = "*",
+        base_image: str = "*",
+        version: int | None = None,
+        account: str | None = None,
+        region: str | None = None,
+    ) -> Fault:
         """The next `count` matching calls of `operation` ("*": any) answer the AWS error `code` and do nothing."""
-        return self.add(Fault("error", operation, count, image, base_image, version, account, region,
-                              code=code, message=message, status=status))
+        return self.add(
+            Fault(
+                "error",
+                operation,
+                count,
+                image,
+                base_image,
+                version,
+                account,
+                region,
+                code=code,
+                message=message,
+                status=status,
+            )
+        )
 
     def throttle(self, operation: str = "*", count: int | None = 1, **scope) -> Fault:
         """ThrottlingException ("Rate exceeded"), which botocore retries."""
@@ -236,13 +276,17 @@ class Faults:
         self._answer_error(ctx, operation, request)
         return _CallOutcomes(self)
 
-    def _take_failure(self, operation: str, ctx: RequestContext, image: str, version: int | None,
-                      base_image: str | None) -> Fault | None:
+    def _take_failure(
+        self, operation: str, ctx: RequestContext, image: str, version: int | None, base_image: str | None
+    ) -> Fault | None:
         """Takes the first armed lifecycle fault matching a lifecycle `operation` starts now."""
         with self._lock:
             for fault in self._faults:
-                if fault.type == "fail" and fault.operation == operation and fault._scope_matches(
-                        ctx.account, ctx.region, image, version, base_image):
+                if (
+                    fault.type == "fail"
+                    and fault.operation == operation
+                    and fault._scope_matches(ctx.account, ctx.region, image, version, base_image)
+                ):
                     self._take(fault)
                     return fault
         return None
@@ -259,8 +303,13 @@ class Faults:
             image = scope[1] if scope and scope[0].kind == "image" else None
         with self._lock:
             for fault in self._faults:
-                if fault.type == "error" and fault.operation in ("*", operation) and fault._scope_matches(
-                        ctx.account, ctx.region, image, request.get("Version"), request.get("BaseImage")):
+                if (
+                    fault.type == "error"
+                    and fault.operation in ("*", operation)
+                    and fault._scope_matches(
+                        ctx.account, ctx.region, image, request.get("Version"), request.get("BaseImage")
+                    )
+                ):
                     self._take(fault)
                     raise InjectedError(fault.code, fault.message, fault.status)
 
@@ -296,11 +345,13 @@ class _CallOutcomes:
         if kind is not None and self._taken:
             self._faults._give_back_all(list(self._taken.values()))
 
-    def failure(self, operation: str, ctx: RequestContext, image: str, version: int | None = None,
-                base_image: str | None = None) -> str | None:
+    def failure(
+        self, operation: str, ctx: RequestContext, image: str, version: int | None = None, base_image: str | None = None
+    ) -> str | None:
         for fault in self._taken.values():
-            if fault.operation == operation and fault._scope_matches(ctx.account, ctx.region, image, version,
-                                                                      base_image):
+            if fault.operation == operation and fault._scope_matches(
+                ctx.account, ctx.region, image, version, base_image
+            ):
                 return fault.reason  # the same call, run again after a write conflict
         fault = self._faults._take_failure(operation, ctx, image, version, base_image)
         if fault is None:

@@ -1,4 +1,5 @@
 """The HTTP server: uvicorn on httptools, with the request-head limits and read deadline, and asyncio's own loop."""
+
 import functools
 import gc
 
@@ -107,14 +108,22 @@ class Protocol(HttpToolsProtocol):
             if cycle.response_started:
                 self.transport.close()
                 return
-        self._refuse(RequestTimeout("Your socket connection to the server was not read from or written to within "
-                                    "the timeout period. Idle connections will be closed."))
+        self._refuse(
+            RequestTimeout(
+                "Your socket connection to the server was not read from or written to within "
+                "the timeout period. Idle connections will be closed."
+            )
+        )
 
     def _refuse(self, error: ServiceError) -> None:
         """Answers the error and closes the connection, whatever else the client has sent."""
         response = refusal(error)
-        lines = [STATUS_LINE[response.status], *(f"{name}: {value}\r\n".encode() for name, value in response.headers),
-                 b"content-length: %d\r\n\r\n" % len(response.body), response.body]
+        lines = [
+            STATUS_LINE[response.status],
+            *(f"{name}: {value}\r\n".encode() for name, value in response.headers),
+            b"content-length: %d\r\n\r\n" % len(response.body),
+            response.body,
+        ]
         self.transport.write(b"".join(lines))
         self.transport.close()
 
@@ -157,8 +166,15 @@ def options(request_timeout: float = DEFAULT_REQUEST_TIMEOUT) -> dict:
     The loop is asyncio's, even where uvloop is installed: with requests run inline on the loop (SQLite), uvloop
     served some connections late under load (ListImageVersions at 64 connections: p99 22 x p50, against 1.05 x on
     asyncio's loop; docs/benchmarks/README.md), for about 10 % more Describe throughput."""
-    return {"http": functools.partial(Protocol, request_timeout=request_timeout), "ws": "none", "loop": "asyncio",
-            "proxy_headers": False, "log_config": None, "access_log": False, "server_header": False}
+    return {
+        "http": functools.partial(Protocol, request_timeout=request_timeout),
+        "ws": "none",
+        "loop": "asyncio",
+        "proxy_headers": False,
+        "log_config": None,
+        "access_log": False,
+        "server_header": False,
+    }
 
 
 def run(app, request_timeout: float = DEFAULT_REQUEST_TIMEOUT, **config) -> None:

@@ -6,6 +6,7 @@ session created afterwards has it (boto3's default session is given it when a mo
 active, that handler ('creating-client-class.sagemaker') gives new SageMaker client classes a base class whose
 __init__ binds the client to the active mock. Clients of other services, and SageMaker clients created while no
 mock is active, are never touched."""
+
 from __future__ import annotations
 
 import contextlib
@@ -38,9 +39,18 @@ class _FakeCredentials:
     """Exports fake credentials while any mock wants them, only when the environment names no credentials at
     all (no keys, profile, shared files, container or web-identity settings): then nothing real is hidden."""
 
-    SOURCES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE", "AWS_DEFAULT_PROFILE",
-               "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-               "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_SESSION_TOKEN")
+    SOURCES = (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_SHARED_CREDENTIALS_FILE",
+        "AWS_CONFIG_FILE",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_SESSION_TOKEN",
+    )
     VALUES = {"AWS_ACCESS_KEY_ID": FAKE_ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": FAKE_SECRET_KEY}
 
     def __init__(self):
@@ -73,7 +83,6 @@ class _FakeCredentials:
 
 
 fake_credentials = _FakeCredentials()
-
 
 
 _registry_lock = threading.Lock()
@@ -154,8 +163,7 @@ def hook_default_session() -> None:
     boto3 = sys.modules.get("boto3")
     session = getattr(boto3, "DEFAULT_SESSION", None) if boto3 else None
     if session is not None:
-        session._session.register("creating-client-class.sagemaker", _on_creating_client_class,
-                                  unique_id=CLASS_HOOK_ID)
+        session._session.register("creating-client-class.sagemaker", _on_creating_client_class, unique_id=CLASS_HOOK_ID)
 
 
 if not any(entry[1] is _on_creating_client_class for entry in botocore.handlers.BUILTIN_HANDLERS):

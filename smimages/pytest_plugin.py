@@ -4,11 +4,14 @@
 |---|---|---|
 | `smimages` | function | an active mock_sagemaker_images(): every SageMaker client the test creates talks to it |
 | `sagemaker_client` | function | a boto3 SageMaker client (us-east-1) bound to `smimages` |
-| `smimages_server` | function | the session's HTTP server, emptied (catalog and faults) for this test, with `AWS_ENDPOINT_URL_SAGEMAKER` (and, where unset, fake credentials and a region) set for the test |
-| `smimages_server_session` | session | that server itself (uvicorn in a thread, admin API on, loopback port): shared, never reset |
+| `smimages_server` | function | the session's HTTP server, emptied (catalog and faults) for this test, with \
+  `AWS_ENDPOINT_URL_SAGEMAKER` (and, where unset, fake credentials and a region) set for the test |
+| `smimages_server_session` | session | that server itself (uvicorn in a thread, admin API on, loopback port): \
+  shared, never reset |
 
 `@pytest.mark.smimages(transition_delay=30, seed="catalog.json", settings=Settings(...), clock=...)` configures
 `smimages` (and transition_delay / seed also `smimages_server`) for one test. docs/testing.md has examples."""
+
 import dataclasses
 import os
 from pathlib import Path
@@ -26,8 +29,10 @@ FAKE_ENVIRONMENT = {**fake_credentials.VALUES, "AWS_DEFAULT_REGION": DEFAULT_REG
 
 def pytest_configure(config):
     config.addinivalue_line(
-        "markers", "smimages(transition_delay=None, seed=None, settings=None, clock=None, db=None): configure the "
-                   "smimages fixture (and, for transition_delay, seed and settings, smimages_server) for this test")
+        "markers",
+        "smimages(transition_delay=None, seed=None, settings=None, clock=None, db=None): configure the "
+        "smimages fixture (and, for transition_delay, seed and settings, smimages_server) for this test",
+    )
 
 
 def _options(request, allowed: set[str]) -> dict:
@@ -37,8 +42,10 @@ def _options(request, allowed: set[str]) -> dict:
         raise pytest.UsageError("@pytest.mark.smimages takes keyword arguments only")
     unknown = set(options) - allowed
     if unknown:
-        raise pytest.UsageError(f"@pytest.mark.smimages: {', '.join(sorted(unknown))} cannot be used here "
-                                f"(allowed: {', '.join(sorted(allowed))})")
+        raise pytest.UsageError(
+            f"@pytest.mark.smimages: {', '.join(sorted(unknown))} cannot be used here "
+            f"(allowed: {', '.join(sorted(allowed))})"
+        )
     seed = options.get("seed")
     if isinstance(seed, (str, Path)) and not Path(seed).is_absolute():
         options["seed"] = Path(request.node.path).parent / seed  # relative to the test file

@@ -1,4 +1,5 @@
-"""An executor that runs each call inline, one at a time across threads: SQLite's single writer, without a thread hop."""
+"""An executor that runs each call inline, one at a time across threads: SQLite's one writer, without a thread hop."""
+
 import threading
 from concurrent.futures import Executor, Future
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
-from typing import Any, Awaitable, Callable, TypeVar
+from typing import Any, TypeVar
 
 from .admin import PREFIX as ADMIN_PREFIX
 from .admin import AdminAPI, Control
@@ -79,11 +80,14 @@ class Server:
                 response = await asyncio.to_thread(self._admin, scope["method"], path, body)
             else:
                 response = await self._aws(scope, headers, body)
-        await send({
-            "type": "http.response.start", "status": response.status,
-            "headers": [(k.encode(), v.encode()) for k, v in response.headers]
-            + [(b"content-length", str(len(response.body)).encode())],
-        })
+        await send(
+            {
+                "type": "http.response.start",
+                "status": response.status,
+                "headers": [(k.encode(), v.encode()) for k, v in response.headers]
+                + [(b"content-length", str(len(response.body)).encode())],
+            }
+        )
         await send({"type": "http.response.body", "body": response.body})
 
     async def _aws(self, scope: Scope, headers: dict[str, str], body: bytes) -> Response:

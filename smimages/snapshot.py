@@ -10,6 +10,7 @@ and import it in place of what a database holds. export -> import -> export give
 
 Columns keep their database names. A hand-written seed may leave most of them out: the defaults are a CREATED
 resource created at import time in account 000000000000, us-east-1 (see `_image_defaults`)."""
+
 from __future__ import annotations
 
 import json
@@ -99,17 +100,32 @@ def read(source: str | Path | dict) -> dict:
 
 def _image_defaults(entry: dict, now: float) -> dict:
     created = entry.get("created_at", now)
-    return {"account": DEFAULT_ACCOUNT, "region": DEFAULT_REGION, "name_key": str(entry.get("name", "")).lower(),
-            "description": None, "display_name": None, "status": "CREATED", "failure_reason": None,
-            "created_at": created, "modified_at": created, "pending_status": None, "pending_reason": None,
-            "due_at": None}
+    return {
+        "account": DEFAULT_ACCOUNT,
+        "region": DEFAULT_REGION,
+        "name_key": str(entry.get("name", "")).lower(),
+        "description": None,
+        "display_name": None,
+        "status": "CREATED",
+        "failure_reason": None,
+        "created_at": created,
+        "modified_at": created,
+        "pending_status": None,
+        "pending_reason": None,
+        "due_at": None,
+    }
 
 
 def _version_defaults(entry: dict, now: float) -> dict:
     created = entry.get("created_at", now)
     defaults = {name: None for name in _VERSION_COLUMNS}
-    defaults.update(client_token=str(uuid.uuid4()), container_image=entry.get("base_image"), status="CREATED",
-                    created_at=created, modified_at=created)
+    defaults.update(
+        client_token=str(uuid.uuid4()),
+        container_image=entry.get("base_image"),
+        status="CREATED",
+        created_at=created,
+        modified_at=created,
+    )
     return defaults
 
 
@@ -153,8 +169,9 @@ def _parse(document: Any, now: float) -> list[CatalogEntry]:
             aliases = version.pop("aliases", [])
             if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
                 raise SnapshotError(f"{vwhere}.aliases must be a list of strings")
-            version = _columns(version, vwhere, _VERSION_COLUMNS, ("version", "base_image"),
-                               _version_defaults(version, now))
+            version = _columns(
+                version, vwhere, _VERSION_COLUMNS, ("version", "base_image"), _version_defaults(version, now)
+            )
             parsed_versions.append((version, aliases))
         if "next_version" not in image:
             image["next_version"] = max((v["version"] for v, _ in parsed_versions), default=0)

@@ -7,6 +7,7 @@
 A bound client (smimages/intercept.py says which clients are bound to which mock) has a 'before-send.sagemaker'
 handler of its own that hands each request to App.handle. ServerThread serves the same over real HTTP. Heavy
 imports (the app, SQLAlchemy, boto3) wait until first use, so loading the pytest plugin stays cheap."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -88,8 +89,10 @@ class InProcess(Control):
 
     def _handle(self, request):
         if self.closed:
-            raise RuntimeError("this SageMaker client belongs to an smimages in-process service that has been "
-                               "closed (a mock_sagemaker_images() context that has ended)")
+            raise RuntimeError(
+                "this SageMaker client belongs to an smimages in-process service that has been "
+                "closed (a mock_sagemaker_images() context that has ended)"
+            )
         url = request.url
         rest = url.split("://", 1)[-1]
         host, _, target = rest.partition("/")
@@ -123,8 +126,9 @@ class InProcess(Control):
     def _bind(self, client) -> None:
         """Sends this client's requests here from now on; a client without credentials gets fake ones."""
         aio = intercept.is_aio(client)
-        client.meta.events.register("before-send.sagemaker", self._send_aio if aio else self._send,
-                                    unique_id=_SEND_HOOK_ID)
+        client.meta.events.register(
+            "before-send.sagemaker", self._send_aio if aio else self._send, unique_id=_SEND_HOOK_ID
+        )
         signer = getattr(client, "_request_signer", None)
         if signer is not None and getattr(signer, "_credentials", False) is None:
             if aio:
@@ -140,9 +144,13 @@ class InProcess(Control):
 
         with intercept.binding(self):
             client = _boto3_session().client(
-                "sagemaker", region_name=region, endpoint_url="http://smimages.invalid",
-                aws_access_key_id=access_key, aws_secret_access_key="secret",
-                config=Config(parameter_validation=validate, **config))
+                "sagemaker",
+                region_name=region,
+                endpoint_url="http://smimages.invalid",
+                aws_access_key_id=access_key,
+                aws_secret_access_key="secret",
+                config=Config(parameter_validation=validate, **config),
+            )
         self._bind(client)  # a no-op when an active mock's hook already bound it here
         return client
 
@@ -165,10 +173,24 @@ class SageMakerImagesMock:
     client created (in any thread) talks to a fresh in-process smimages. Attributes of the running InProcess
     (client, faults, advance, settle, dump, load, reset, now, service, app, clock) are available on it."""
 
-    def __init__(self, *, transition_delay: float | None = None, settings: Settings | None = None, clock=None,
-                 seed: str | Path | dict | None = None, db: str = "sqlite://", fake_credentials: bool = True):
-        self._config = {"transition_delay": transition_delay, "settings": settings, "clock": clock, "seed": seed,
-                        "db": db, "fake_credentials": fake_credentials}
+    def __init__(
+        self,
+        *,
+        transition_delay: float | None = None,
+        settings: Settings | None = None,
+        clock=None,
+        seed: str | Path | dict | None = None,
+        db: str = "sqlite://",
+        fake_credentials: bool = True,
+    ):
+        self._config = {
+            "transition_delay": transition_delay,
+            "settings": settings,
+            "clock": clock,
+            "seed": seed,
+            "db": db,
+            "fake_credentials": fake_credentials,
+        }
         self._faked = False
         self._backend: InProcess | None = None
 
@@ -231,16 +253,19 @@ class SageMakerImagesMock:
         if isinstance(target, type):
             return self._decorate_class(target)
         if inspect.iscoroutinefunction(target):
+
             @functools.wraps(target)
             async def async_wrapper(*args, **kwargs):
                 with self._fresh():
                     return await target(*args, **kwargs)
+
             return async_wrapper
 
         @functools.wraps(target)
         def wrapper(*args, **kwargs):
             with self._fresh():
                 return target(*args, **kwargs)
+
         return wrapper
 
     def _decorate_class(self, cls: type) -> type:
@@ -255,6 +280,7 @@ class SageMakerImagesMock:
                 mock = fresh().start()
                 test.addCleanup(mock.stop)
                 original(test, *args, **kwargs)
+
             cls.setUp = setUp
             return cls
         for name, member in list(vars(cls).items()):
@@ -269,8 +295,7 @@ class ServerThread(Control):
     settle() move ahead; its controls (smimages.admin.Control) run on the server's request executor, in turn with
     requests."""
 
-    def __init__(self, db: str = "sqlite://", settings: Settings | None = None, clock=None,
-                 host: str = "127.0.0.1"):
+    def __init__(self, db: str = "sqlite://", settings: Settings | None = None, clock=None, host: str = "127.0.0.1"):
         self._config = {"db": db, "settings": settings, "clock": clock}
         self.host = host
         self.port: int | None = None
@@ -302,8 +327,9 @@ class ServerThread(Control):
         sock.listen(128)
         self.port = sock.getsockname()[1]
         self._server = uvicorn.Server(uvicorn.Config(self.app, lifespan="on", **httpserver.options()))
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
-                                        name=f"smimages-server-{self.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, name=f"smimages-server-{self.port}", daemon=True
+        )
         self._thread.start()
         deadline = time.monotonic() + timeout
         while not self._server.started:
@@ -331,14 +357,25 @@ class ServerThread(Control):
         from botocore.config import Config
 
         return _boto3_session().client(
-            "sagemaker", region_name=region, endpoint_url=self.url, aws_access_key_id=access_key,
-            aws_secret_access_key="secret", config=Config(parameter_validation=validate, **config))
+            "sagemaker",
+            region_name=region,
+            endpoint_url=self.url,
+            aws_access_key_id=access_key,
+            aws_secret_access_key="secret",
+            config=Config(parameter_validation=validate, **config),
+        )
 
 
-
-def mock_sagemaker_images(target=None, *, transition_delay: float | None = None, settings: Settings | None = None,
-                          clock=None, seed: str | Path | dict | None = None, db: str = "sqlite://",
-                          fake_credentials: bool = True):
+def mock_sagemaker_images(
+    target=None,
+    *,
+    transition_delay: float | None = None,
+    settings: Settings | None = None,
+    clock=None,
+    seed: str | Path | dict | None = None,
+    db: str = "sqlite://",
+    fake_credentials: bool = True,
+):
     """A fresh in-process smimages that every SageMaker client created while it is active talks to.
 
     Use it as `with mock_sagemaker_images() as sm:`, as `@mock_sagemaker_images` / `@mock_sagemaker_images(...)`
@@ -348,6 +385,12 @@ def mock_sagemaker_images(target=None, *, transition_delay: float | None = None,
     from; db: the database URL (default: a private in-memory SQLite); fake_credentials: while active, export
     fake AWS credentials when the environment configures none at all, so botocore does not go looking for some
     (instance metadata) before creating a client, as moto's mock_aws does."""
-    mock = SageMakerImagesMock(transition_delay=transition_delay, settings=settings, clock=clock, seed=seed, db=db,
-                               fake_credentials=fake_credentials)
+    mock = SageMakerImagesMock(
+        transition_delay=transition_delay,
+        settings=settings,
+        clock=clock,
+        seed=seed,
+        db=db,
+        fake_credentials=fake_credentials,
+    )
     return mock if target is None else mock(target)

@@ -12,7 +12,7 @@ import logging
 import signal
 import threading
 from concurrent.futures import Executor
-from typing import Any, Callable, Protocol, TypeVar
+from typing import Any, Protocol
 
 from .operations.service import Service, Settings
 from .store import Aborted, CatalogTx

@@ -1,5 +1,6 @@
 """Lifecycles as tables: which statuses an action may start from, the status it shows, and where it ends."""
-from typing import Mapping
+
+from collections.abc import Mapping
 
 GONE = "GONE"  # a pending target meaning the resource disappears when the transition is due
 
@@ -28,8 +29,9 @@ IN_PROGRESS_VERB = {"CREATING": "created", "UPDATING": "updated", "DELETING": "d
 FAILED = {"create": "CREATE_FAILED", "update": "UPDATE_FAILED", "delete": "DELETE_FAILED"}
 
 
-def begin(transitions: Mapping[str, tuple[str, str]], action: str, now: float, delay: float,
-          failure: str | None = None) -> dict:
+def begin(
+    transitions: Mapping[str, tuple[str, str]], action: str, now: float, delay: float, failure: str | None = None
+) -> dict:
     """The lifecycle columns of a resource that starts `action` at `now`, finishing `delay` seconds later:
     successfully, or (given a `failure` reason) in the action's *_FAILED status with that FailureReason."""
     return {**awaiting(transitions, action, now), **answered(transitions, action, failure), "due_at": now + delay}
@@ -40,8 +42,14 @@ def awaiting(transitions: Mapping[str, tuple[str, str]], action: str, now: float
     (the registry check) is written down with `answered`: in progress, with no pending transition and no due time,
     so every read shows it in progress until then."""
     interim, _ = transitions[action]
-    return {"status": interim, "failure_reason": None, "modified_at": now,
-            "pending_status": None, "pending_reason": None, "due_at": None}
+    return {
+        "status": interim,
+        "failure_reason": None,
+        "modified_at": now,
+        "pending_status": None,
+        "pending_reason": None,
+        "due_at": None,
+    }
 
 
 def answered(transitions: Mapping[str, tuple[str, str]], action: str, failure: str | None = None) -> dict:
@@ -65,12 +73,24 @@ def effective(row: dict, now: float) -> dict | None:
     if due is not None and due <= now:
         if row["pending_status"] == GONE:
             return None
-        row.update(status=row["pending_status"], failure_reason=row["pending_reason"], modified_at=due,
-                   pending_status=None, pending_reason=None, due_at=None)
+        row.update(
+            status=row["pending_status"],
+            failure_reason=row["pending_reason"],
+            modified_at=due,
+            pending_status=None,
+            pending_reason=None,
+            due_at=None,
+        )
     return row
 
 
 def touched(row: Mapping, now: float) -> dict:
     """The lifecycle columns of a settled resource whose attributes change at `now` without a status change."""
-    return {"status": row["status"], "failure_reason": row["failure_reason"], "modified_at": now,
-            "pending_status": None, "pending_reason": None, "due_at": None}
+    return {
+        "status": row["status"],
+        "failure_reason": row["failure_reason"],
+        "modified_at": now,
+        "pending_status": None,
+        "pending_reason": None,
+        "due_at": None,
+    }

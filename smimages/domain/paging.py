@@ -1,4 +1,5 @@
 """Opaque NextToken values: a keyset position bound to the query that produced it."""
+
 import base64
 import hashlib
 import json

@@ -1,8 +1,9 @@
 """ListAliases."""
+
 from ..context import RequestContext
 from ..domain import paging
-from ..errors import ResourceNotFound
 from ..domain.limits import DEFAULT_MAX_RESULTS
+from ..errors import ResourceNotFound
 from ..store import CatalogTx
 from . import operation
 from .resources import find_version, require_image
@@ -30,7 +31,6 @@ def list_aliases(service: Service, ctx: RequestContext, request: dict) -> dict:
             image, version_id = require_image(tx, ctx, name), None
         else:
             image, version_id = _image_with_version(tx, ctx, name, number)
-        aliases = tx.aliases(image["id"], ctx.now, version_id, request.get("Alias"),
-                             after[0] if after else None, limit)
+        aliases = tx.aliases(image["id"], ctx.now, version_id, request.get("Alias"), after[0] if after else None, limit)
     page, token = paging.page([(alias, [alias]) for alias in aliases], limit, query)
     return {"SageMakerImageVersionAliases": page, "NextToken": token}

@@ -1,4 +1,5 @@
 """CreateImage, DescribeImage, UpdateImage, DeleteImage and ListImages."""
+
 from ..context import RequestContext
 from ..domain import paging
 from ..domain.arns import image_arn
@@ -12,17 +13,27 @@ from .service import Service
 from .tags import tag_map, taggable
 
 _EDITABLE = {"Description": "description", "DisplayName": "display_name", "RoleArn": "role_arn"}
-_LIST_FILTERS = ("CreationTimeAfter", "CreationTimeBefore", "LastModifiedTimeAfter", "LastModifiedTimeBefore",
-                 "NameContains")
+_LIST_FILTERS = (
+    "CreationTimeAfter",
+    "CreationTimeBefore",
+    "LastModifiedTimeAfter",
+    "LastModifiedTimeBefore",
+    "NameContains",
+)
 
 
 def image_fields(ctx: RequestContext, row: dict) -> dict:
     """An image as DescribeImage and ListImages show it (the output shape drops what a summary lacks)."""
     return {
-        "CreationTime": row["created_at"], "Description": row["description"],
-        "DisplayName": row["display_name"], "FailureReason": row["failure_reason"],
-        "ImageArn": image_arn(ctx, row["name"]), "ImageName": row["name"], "ImageStatus": row["status"],
-        "LastModifiedTime": row["modified_at"], "RoleArn": row["role_arn"],
+        "CreationTime": row["created_at"],
+        "Description": row["description"],
+        "DisplayName": row["display_name"],
+        "FailureReason": row["failure_reason"],
+        "ImageArn": image_arn(ctx, row["name"]),
+        "ImageName": row["name"],
+        "ImageStatus": row["status"],
+        "LastModifiedTime": row["modified_at"],
+        "RoleArn": row["role_arn"],
     }
 
 
@@ -39,18 +50,30 @@ def create_image(service: Service, ctx: RequestContext, request: dict) -> dict:
         if service.settings.max_images:  # concurrent CreateImage calls of one account take turns to count
             tx.lock_scope(ctx.account, ctx.region)
         tx.purge_gone_image(ctx.account, ctx.region, name.lower(), ctx.now)
-        require_quota(service.settings.max_images, lambda: tx.count_images(ctx.account, ctx.region, ctx.now),
-                      "Maximum number of images per account")
+        require_quota(
+            service.settings.max_images,
+            lambda: tx.count_images(ctx.account, ctx.region, ctx.now),
+            "Maximum number of images per account",
+        )
         try:
-            image_id = tx.insert_image({
-                "account": ctx.account, "region": ctx.region, "name": name, "name_key": name.lower(),
-                "role_arn": request["RoleArn"], "description": request.get("Description"),
-                "display_name": request.get("DisplayName"), "next_version": 0, "created_at": ctx.now,
-                **service.begin("CreateImage", ctx, name),
-            })
+            image_id = tx.insert_image(
+                {
+                    "account": ctx.account,
+                    "region": ctx.region,
+                    "name": name,
+                    "name_key": name.lower(),
+                    "role_arn": request["RoleArn"],
+                    "description": request.get("Description"),
+                    "display_name": request.get("DisplayName"),
+                    "next_version": 0,
+                    "created_at": ctx.now,
+                    **service.begin("CreateImage", ctx, name),
+                }
+            )
         except Conflict:
             raise ResourceInUse(
-                f"The Image with ImageName {name} already exists. Please use a different ImageName.") from None
+                f"The Image with ImageName {name} already exists. Please use a different ImageName."
+            ) from None
         tx.put_tags("image", image_id, tags, [])
     return {"ImageArn": image_arn(ctx, name)}
 
@@ -93,7 +116,8 @@ def list_images(service: Service, ctx: RequestContext, request: dict) -> dict:
     after = paging.decode(query, request.get("NextToken"))
     limit = request.get("MaxResults", DEFAULT_MAX_RESULTS)
     with service.store.transaction() as tx:
-        rows = tx.list_images(ctx.account, ctx.region, ctx.now, query, query["SortBy"],
-                              query["SortOrder"] == "DESCENDING", after, limit)
+        rows = tx.list_images(
+            ctx.account, ctx.region, ctx.now, query, query["SortBy"], query["SortOrder"] == "DESCENDING", after, limit
+        )
     images, token = paging.page(rows, limit, query)
     return {"Images": [image_fields(ctx, row) for row in images], "NextToken": token}

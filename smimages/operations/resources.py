@@ -1,5 +1,6 @@
 """Looks up images and versions for the operations, raising AWS's not-found and wrong-state errors."""
-from typing import Callable
+
+from collections.abc import Callable
 
 from ..context import RequestContext
 from ..domain.arns import image_arn, image_version_arn
@@ -15,16 +16,20 @@ def require_image(tx: CatalogTx, ctx: RequestContext, name: str, lock: bool = Fa
     return image
 
 
-def find_version(tx: CatalogTx, ctx: RequestContext, name: str, request: dict, lock: bool = False,
-                 selector_required: bool = False) -> tuple[dict, dict]:
+def find_version(
+    tx: CatalogTx, ctx: RequestContext, name: str, request: dict, lock: bool = False, selector_required: bool = False
+) -> tuple[dict, dict]:
     """The (image, version) a request names by Version, by Alias, or (when allowed) the latest one."""
     number, alias = request.get("Version"), request.get("Alias")
     if number is not None and alias is not None:
         raise ValidationException("Only one of Version or Alias may be specified.")
     if selector_required and number is None and alias is None:
         raise ValidationException("Either Version or Alias must be specified.")
-    found = (_locked_version(tx, ctx, name, number, alias) if lock
-             else tx.image_version(ctx.account, ctx.region, name, ctx.now, number=number, alias=alias))
+    found = (
+        _locked_version(tx, ctx, name, number, alias)
+        if lock
+        else tx.image_version(ctx.account, ctx.region, name, ctx.now, number=number, alias=alias)
+    )
     if found:
         return found
     if number is not None:
@@ -32,11 +37,13 @@ def find_version(tx: CatalogTx, ctx: RequestContext, name: str, request: dict, l
     if alias is not None:
         raise ResourceNotFound(f"ImageVersion with Alias {alias} for Image {name} does not exist")
     raise ResourceNotFound(
-        f"Latest ImageVersion with ImageName {name} does not exist. Please provide a valid ImageName.")
+        f"Latest ImageVersion with ImageName {name} does not exist. Please provide a valid ImageName."
+    )
 
 
-def _locked_version(tx: CatalogTx, ctx: RequestContext, name: str, number: int | None,
-                    alias: str | None) -> tuple[dict, dict] | None:
+def _locked_version(
+    tx: CatalogTx, ctx: RequestContext, name: str, number: int | None, alias: str | None
+) -> tuple[dict, dict] | None:
     """The (image, version) a write names, locking the image row first (FOR UPDATE on PostgreSQL)."""
     image = tx.image(ctx.account, ctx.region, name, ctx.now, lock=True)
     version = image and tx.version(image["id"], ctx.now, number=number, alias=alias)
@@ -64,4 +71,5 @@ def require_quota(limit: int, count: Callable[[], int], what: str) -> None:
             f"The account-level service limit '{what}' is {limit} Resources, with current utilization of "
             f"{used} Resources and a request delta of 1 Resources. Please use AWS Service Quotas to request "
             "an increase for this quota. If AWS Service Quotas is not available, contact AWS support to "
-            "request an increase for this quota.")
+            "request an increase for this quota."
+        )

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 from ..context import Outcomes, RequestContext
 from ..domain.lifecycle import IMAGE_TRANSITIONS, VERSION_TRANSITIONS, awaiting, begin
@@ -70,13 +71,18 @@ class Service:
         return round(self.clock(), 3)
 
     def begin(
-        self, operation: str, ctx: RequestContext, image: str, version: int | None = None,
-        base_image: str | None = None, wait: bool = False,
+        self,
+        operation: str,
+        ctx: RequestContext,
+        image: str,
+        version: int | None = None,
+        base_image: str | None = None,
+        wait: bool = False,
     ) -> dict[str, Any]:
-        """The lifecycle columns of the resource `operation` starts now: it ends after the configured delay,
-        in success or in the failure the call's outcomes (ctx.outcomes) chose for this image/version. With `wait` and no such failure, it
-        has no due time yet: it stays in progress until a worker writes its outcome (the returned due_at is None
-        then)."""
+        """The lifecycle columns of the resource `operation` starts now: it ends after the configured delay, in
+        success or in the failure the call's outcomes (ctx.outcomes) chose for this image/version. With `wait` and no
+        such failure, it has no due time yet: it stays in progress until a worker writes its outcome (the returned
+        due_at is None then)."""
         transitions, action = LIFECYCLES[operation]
         failure = ctx.outcomes.failure(operation, ctx, image, version, base_image)
         if wait and failure is None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..context import RequestContext
 from ..domain import paging
@@ -58,8 +59,7 @@ def add_tags(service: Service, ctx: RequestContext, request: Row) -> Row:
         keys = {row["key"] for row in existing} | tags.keys()
         if len(keys) > MAX_TAGS_PER_RESOURCE:
             raise ValidationException(
-                f"The resource would have {len(keys)} tags; a resource can have at most "
-                f"{MAX_TAGS_PER_RESOURCE} tags."
+                f"The resource would have {len(keys)} tags; a resource can have at most {MAX_TAGS_PER_RESOURCE} tags."
             )
         tx.put_tags(kind, resource_id, tags, existing)
     return {"Tags": request["Tags"]}

@@ -1,4 +1,5 @@
 """CreateImageVersion, DescribeImageVersion, UpdateImageVersion, DeleteImageVersion and ListImageVersions."""
+
 from ..context import RequestContext
 from ..domain import paging
 from ..domain.arns import image_arn, image_version_arn
@@ -10,8 +11,13 @@ from . import operation
 from .resources import find_version, require_image, require_quota, require_state
 from .service import Service
 
-_LIST_FILTERS = ("ImageName", "CreationTimeAfter", "CreationTimeBefore", "LastModifiedTimeAfter",
-                 "LastModifiedTimeBefore")
+_LIST_FILTERS = (
+    "ImageName",
+    "CreationTimeAfter",
+    "CreationTimeBefore",
+    "LastModifiedTimeAfter",
+    "LastModifiedTimeBefore",
+)
 _NO_CONTAINER_YET = {"CREATING", "CREATE_FAILED"}
 
 
@@ -19,11 +25,15 @@ def version_fields(ctx: RequestContext, image: dict, row: dict) -> dict:
     """A version as DescribeImageVersion and ListImageVersions show it."""
     name, status = image["name"], row["status"]
     return {
-        "BaseImage": row["base_image"], "CreationTime": row["created_at"],
+        "BaseImage": row["base_image"],
+        "CreationTime": row["created_at"],
         "ContainerImage": None if status in _NO_CONTAINER_YET else row["container_image"],
-        "FailureReason": row["failure_reason"], "ImageArn": image_arn(ctx, name),
-        "ImageVersionArn": image_version_arn(ctx, name, row["version"]), "ImageVersionStatus": status,
-        "LastModifiedTime": row["modified_at"], "Version": row["version"],
+        "FailureReason": row["failure_reason"],
+        "ImageArn": image_arn(ctx, name),
+        "ImageVersionArn": image_version_arn(ctx, name, row["version"]),
+        "ImageVersionStatus": status,
+        "LastModifiedTime": row["modified_at"],
+        "Version": row["version"],
         **{prop: row[column] for prop, column in VERSION_MEMBERS.items()},
     }
 
@@ -39,7 +49,8 @@ def set_aliases(tx: CatalogTx, image: dict, version_id: int, add: list[str], rem
     for alias in add:
         if owners.get(alias, version_id) != version_id:
             raise ValidationException(
-                f"Alias {alias} is already associated with another ImageVersion of Image {image['name']}.")
+                f"Alias {alias} is already associated with another ImageVersion of Image {image['name']}."
+            )
     new = [alias for alias in add if alias not in owners]
     if new:
         tx.add_aliases(image["id"], version_id, new)
@@ -59,21 +70,32 @@ def create_image_version(service: Service, ctx: RequestContext, request: dict) -
             return {"ImageVersionArn": image_version_arn(ctx, image["name"], replay["version"])}
         if image["status"] not in IMAGE_ALLOWED["create_version"]:
             raise ValidationException(f"Image {image['name']} is in an invalid state.")
-        require_quota(service.settings.max_versions_per_image, lambda: tx.count_versions(image["id"], ctx.now),
-                      "Maximum number of versions per image")
+        require_quota(
+            service.settings.max_versions_per_image,
+            lambda: tx.count_versions(image["id"], ctx.now),
+            "Maximum number of versions per image",
+        )
         number = tx.allocate_version(image["id"])
         base = request["BaseImage"]
         # With --registry-check on the version stays CREATING until the worker has resolved BaseImage (its
         # outcome shows no earlier than the transition delay allows); an armed CREATE_FAILED fault needs no check.
-        lifecycle = service.begin("CreateImageVersion", ctx, image["name"], number, base,
-                                  wait=service.settings.registry_check)
+        lifecycle = service.begin(
+            "CreateImageVersion", ctx, image["name"], number, base, wait=service.settings.registry_check
+        )
         checked = lifecycle["due_at"] is None
-        version_id = tx.insert_version({
-            "image_id": image["id"], "version": number, "client_token": token, "base_image": base,
-            "container_image": None if checked else base,
-            "created_at": ctx.now, **{column: request.get(prop) for prop, column in VERSION_MEMBERS.items()}, **lifecycle,
-            **(awaiting_check(ctx.now, ctx.now + service.settings.transition_delay) if checked else {}),
-        })
+        version_id = tx.insert_version(
+            {
+                "image_id": image["id"],
+                "version": number,
+                "client_token": token,
+                "base_image": base,
+                "container_image": None if checked else base,
+                "created_at": ctx.now,
+                **{column: request.get(prop) for prop, column in VERSION_MEMBERS.items()},
+                **lifecycle,
+                **(awaiting_check(ctx.now, ctx.now + service.settings.transition_delay) if checked else {}),
+            }
+        )
         set_aliases(tx, image, version_id, request.get("Aliases", []), [])
     return {"ImageVersionArn": image_version_arn(ctx, image["name"], number)}
 
@@ -104,8 +126,10 @@ def delete_image_version(service: Service, ctx: RequestContext, request: dict) -
         image, version = find_version(tx, ctx, request["ImageName"], request, lock=True, selector_required=True)
         arn = image_version_arn(ctx, image["name"], version["version"])
         require_state(version, VERSION_ALLOWED["delete"], "ImageVersion", arn)
-        tx.update_version(version["id"], service.begin("DeleteImageVersion", ctx, image["name"], version["version"],
-                                                       version["base_image"]))
+        tx.update_version(
+            version["id"],
+            service.begin("DeleteImageVersion", ctx, image["name"], version["version"], version["base_image"]),
+        )
     return {}
 
 
@@ -116,7 +140,8 @@ def list_image_versions(service: Service, ctx: RequestContext, request: dict) ->
     limit = request.get("MaxResults", DEFAULT_MAX_RESULTS)
     with service.store.transaction() as tx:
         image = require_image(tx, ctx, request["ImageName"])
-        rows = tx.list_versions(image["id"], ctx.now, query, query["SortBy"],
-                                query["SortOrder"] == "DESCENDING", after, limit)
+        rows = tx.list_versions(
+            image["id"], ctx.now, query, query["SortBy"], query["SortOrder"] == "DESCENDING", after, limit
+        )
     versions, token = paging.page(rows, limit, query)
     return {"ImageVersions": [version_fields(ctx, image, row) for row in versions], "NextToken": token}

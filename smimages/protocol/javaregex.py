@@ -1,4 +1,5 @@
 """Compiles the model's Java regular expressions so they match exactly what Java (and so AWS) matches."""
+
 import functools
 
 import regex
@@ -6,8 +7,14 @@ import regex
 _LINE_TERMINATORS = r"\n\r\u0085\u2028\u2029"
 _JAVA_SPACE = r" \t\n\x0B\f\r"
 # Java's predefined classes are ASCII-only and its '.' stops at every line terminator; Python's are Unicode-wide
-_OUTSIDE_CLASS = {"d": "[0-9]", "D": "[^0-9]", "s": f"[{_JAVA_SPACE}]", "S": f"[^{_JAVA_SPACE}]",
-                  "w": "[a-zA-Z_0-9]", "W": "[^a-zA-Z_0-9]"}
+_OUTSIDE_CLASS = {
+    "d": "[0-9]",
+    "D": "[^0-9]",
+    "s": f"[{_JAVA_SPACE}]",
+    "S": f"[^{_JAVA_SPACE}]",
+    "w": "[a-zA-Z_0-9]",
+    "W": "[^a-zA-Z_0-9]",
+}
 _INSIDE_CLASS = {"d": "0-9", "s": _JAVA_SPACE, "w": "a-zA-Z_0-9"}
 
 
@@ -25,10 +32,10 @@ def translate(pattern: str) -> str:
         if ch == "[" and not in_class:
             in_class = True
             out.append(ch)
-            if pattern[i + 1:i + 2] == "^":
+            if pattern[i + 1 : i + 2] == "^":
                 out.append("^")
                 i += 1
-            if pattern[i + 1:i + 2] == "]":  # a leading ']' is a literal
+            if pattern[i + 1 : i + 2] == "]":  # a leading ']' is a literal
                 out.append("\\]")
                 i += 1
         elif ch == "]" and in_class:

@@ -5,6 +5,7 @@ break, so a request pays only for the comparisons: check(value, path, errors) re
 constraint violations to errors and raises SerializationException for a value of the wrong JSON type. Top-level
 member paths are precomputed; nested ones are formatted only for the members and elements a request has.
 """
+
 import functools
 import math
 from typing import NoReturn
@@ -16,8 +17,13 @@ from .javaregex import matcher
 
 _INT_RANGE = {"integer": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
 _JSON_KINDS = {
-    "structure": "an object", "list": "an array", "string": "a string", "boolean": "a boolean",
-    "integer": "an integer", "long": "an integer", "timestamp": "a number of epoch seconds",
+    "structure": "an object",
+    "list": "an array",
+    "string": "a string",
+    "boolean": "a boolean",
+    "integer": "an integer",
+    "long": "an integer",
+    "timestamp": "a number of epoch seconds",
 }
 _NOT_NULL = "Member must not be null"
 
@@ -69,14 +75,14 @@ def _checker(shape: Shape):
         if broken:
             errors.extend(_violation(path, value, rule) for rule in broken)
         return value
+
     return check
 
 
 def _structure_checker(shape: StructureShape):
     """Checks an object member by member, in model order, keeping only the model's members."""
     required = shape.required_members
-    members = tuple((name, _camel(name), _checker(member), name in required)
-                    for name, member in shape.members.items())
+    members = tuple((name, _camel(name), _checker(member), name in required) for name, member in shape.members.items())
 
     def check(value, path: str, errors: list[str]) -> dict:
         if not isinstance(value, dict):
@@ -92,14 +98,18 @@ def _structure_checker(shape: StructureShape):
             else:
                 cleaned[name] = check_member(item, member_path, errors)
         return cleaned
+
     return check
 
 
 def _list_checker(shape: Shape):
     """Checks an array's length, then its elements (scalar elements' broken rules are reported once, for the list)."""
     too_short, too_long = _bounds(shape.metadata, "length")
-    check_items = _nested_items(shape.member) if shape.member.type_name in ("structure", "list") else (
-        _scalar_items(shape.member))
+    check_items = (
+        _nested_items(shape.member)
+        if shape.member.type_name in ("structure", "list")
+        else (_scalar_items(shape.member))
+    )
 
     def check(value, path: str, errors: list[str]) -> list:
         if not isinstance(value, list):
@@ -109,14 +119,16 @@ def _list_checker(shape: Shape):
         if too_long and len(value) > too_long[0]:
             errors.append(_violation(path, value, too_long[1]))
         return check_items(value, path, errors)
+
     return check
 
 
 def _nested_items(member: Shape):
     """Checks the elements of an array of objects or arrays, each at its own path."""
     check_item = _checker(member)
-    return lambda value, path, errors: [check_item(item, f"{path}.{i}.member", errors)
-                                        for i, item in enumerate(value, 1)]
+    return lambda value, path, errors: [
+        check_item(item, f"{path}.{i}.member", errors) for i, item in enumerate(value, 1)
+    ]
 
 
 def _scalar_items(member: Shape):
@@ -137,6 +149,7 @@ def _scalar_items(member: Shape):
         if broken:
             errors.append(_violation(path, value, f"Member must satisfy constraint: [{', '.join(broken)}]"))
         return items
+
     return check_items
 
 
@@ -179,6 +192,7 @@ def _integer_cleaner(kind: str):
         if not low <= value <= high:
             raise SerializationException(f"Number {value} at '{path}' is out of range for {kind}")
         return value
+
     return clean
 
 
@@ -207,8 +221,13 @@ def _mismatch(kind: str, value, path: str) -> NoReturn:
 
 def _json_kind(value) -> str:
     """The JSON type of a decoded value, as the error for a wrong type names it."""
-    for types, name in ((bool, "a boolean"), ((int, float), "a number"), (str, "a string"),
-                        (list, "an array"), (dict, "an object")):
+    for types, name in (
+        (bool, "a boolean"),
+        ((int, float), "a number"),
+        (str, "a string"),
+        (list, "an array"),
+        (dict, "an object"),
+    ):
         if isinstance(value, types):
             return name
     return "null"
@@ -222,8 +241,9 @@ def _string_rules(shape: Shape):
         return None
     allowed, off_enum = frozenset(enum), f"Member must satisfy enum value set: [{', '.join(enum)}]"
     fits = matcher(pattern) if pattern is not None else None
-    off_pattern = (f"Member must satisfy regular expression pattern: {_shown_pattern(pattern)}"
-                   if pattern is not None else None)
+    off_pattern = (
+        f"Member must satisfy regular expression pattern: {_shown_pattern(pattern)}" if pattern is not None else None
+    )
 
     def rules(value: str) -> list[str]:
         broken = []
@@ -237,6 +257,7 @@ def _string_rules(shape: Shape):
         if fits is not None and not fits(value):
             broken.append(off_pattern)
         return broken
+
     return rules
 
 
@@ -253,13 +274,16 @@ def _number_rules(meta: dict):
         if too_large and value > too_large[0]:
             broken.append(too_large[1])
         return broken
+
     return rules
 
 
 def _bounds(meta: dict, measure: str) -> tuple:
     """(min, rule text) and (max, rule text) for a shape's length or value; None for a bound it lacks."""
-    return tuple((meta[bound], f"Member must have {measure} {relation} {meta[bound]}") if bound in meta else None
-                 for bound, relation in (("min", "greater than or equal to"), ("max", "less than or equal to")))
+    return tuple(
+        (meta[bound], f"Member must have {measure} {relation} {meta[bound]}") if bound in meta else None
+        for bound, relation in (("min", "greater than or equal to"), ("max", "less than or equal to"))
+    )
 
 
 def _utf16_len(text: str) -> int:

@@ -1,4 +1,5 @@
 """AWS JSON 1.1 framing: request bodies to dicts, output shapes to bytes, errors to AWS error bodies."""
+
 import codecs
 import functools
 import json
@@ -124,7 +125,7 @@ def _strict_parse(text: str):
 def operation_name(target: str | None) -> str | None:
     """The operation named by an X-Amz-Target header, if it is a SageMaker target."""
     if target and target.startswith(TARGET_PREFIX):
-        return target[len(TARGET_PREFIX):]
+        return target[len(TARGET_PREFIX) :]
     return None
 
 
@@ -169,6 +170,7 @@ def _structure_shaper(shape: Shape):
             if item is not None:
                 out[name] = item if member is None else member(item)
         return out
+
     return shaped
 
 

@@ -7,12 +7,25 @@
 
 See docs/registry.md.
 """
+
 from .client import RegistryClient, resolve
 from .credentials import Credentials, CredentialStore
 from .outcomes import FAILURE_TEXTS, Outcome, Resolution
 from .reference import ImageReference, InvalidReference, parse_reference
 from .settings import Endpoint, RegistrySettings, parse_mirror
 
-__all__ = ["RegistryClient", "resolve", "RegistrySettings", "Resolution", "Outcome", "FAILURE_TEXTS",
-           "ImageReference", "InvalidReference", "parse_reference", "Credentials", "CredentialStore", "Endpoint",
-           "parse_mirror"]
+__all__ = [
+    "FAILURE_TEXTS",
+    "CredentialStore",
+    "Credentials",
+    "Endpoint",
+    "ImageReference",
+    "InvalidReference",
+    "Outcome",
+    "RegistryClient",
+    "RegistrySettings",
+    "Resolution",
+    "parse_mirror",
+    "parse_reference",
+    "resolve",
+]

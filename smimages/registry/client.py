@@ -1,4 +1,5 @@
 """Resolves a BaseImage through the OCI Distribution HTTP API v2: mirrors, anonymous/Basic/Bearer auth, manifests."""
+
 import hashlib
 import json
 import logging
@@ -8,8 +9,15 @@ import time
 from dataclasses import dataclass
 
 from .credentials import Credentials, CredentialStore
-from .outcomes import (DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST, Outcome, Resolution,
-                       failure_reason)
+from .outcomes import (
+    DOCKER_MANIFEST,
+    DOCKER_MANIFEST_LIST,
+    OCI_INDEX,
+    OCI_MANIFEST,
+    Outcome,
+    Resolution,
+    failure_reason,
+)
 from .reference import DIGEST, ImageReference, InvalidReference, parse_reference
 from .settings import Endpoint, RegistrySettings
 from .transport import Deadline, InsecureEndpoint, Response, Transport, TransportError
@@ -18,8 +26,10 @@ log = logging.getLogger("smimages.registry")
 
 PLATFORM = ("linux", "amd64")  # the entry of a Docker manifest list that SageMaker would run
 ACCEPT = ", ".join([DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_MANIFEST, OCI_INDEX])
-SCHEMA1_TYPES = ("application/vnd.docker.distribution.manifest.v1+json",
-                 "application/vnd.docker.distribution.manifest.v1+prettyjws")
+SCHEMA1_TYPES = (
+    "application/vnd.docker.distribution.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.v1+prettyjws",
+)
 DEFAULT_TOKEN_SECONDS = 60
 _CHALLENGE_PARAM = re.compile(r'(\w+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))')
 
@@ -44,8 +54,9 @@ def parse_challenge(header: str | None) -> Challenge | None:
     if not header:
         return None
     scheme, _, rest = header.strip().partition(" ")
-    params = {m[1].lower(): (m[2].replace('\\"', '"') if m[2] is not None else m[3])
-              for m in _CHALLENGE_PARAM.finditer(rest)}
+    params = {
+        m[1].lower(): (m[2].replace('\\"', '"') if m[2] is not None else m[3]) for m in _CHALLENGE_PARAM.finditer(rest)
+    }
     return Challenge(scheme.lower(), params)
 
 
@@ -78,10 +89,15 @@ class RegistryClient:
         except InvalidReference as exc:
             return self._failed(base_image, Outcome.INVALID_REFERENCE, detail=exc.detail)
         endpoint, mirrored = self.settings.endpoint_for(ref.registry)
-        target = _Target(ref, endpoint, f"{ref.registry} (mirror {endpoint.url})" if mirrored else ref.registry,
-                         Deadline(self.settings.timeout * (self.settings.retries + 1)),
-                         self._credentials.lookup(endpoint.netloc, ref.registry) if mirrored
-                         else self._credentials.lookup(ref.registry))
+        target = _Target(
+            ref,
+            endpoint,
+            f"{ref.registry} (mirror {endpoint.url})" if mirrored else ref.registry,
+            Deadline(self.settings.timeout * (self.settings.retries + 1)),
+            self._credentials.lookup(endpoint.netloc, ref.registry)
+            if mirrored
+            else self._credentials.lookup(ref.registry),
+        )
         try:
             resolution = self._resolve(base_image, target)
         except _Failed as failed:
@@ -89,8 +105,12 @@ class RegistryClient:
             return self._failed(base_image, failed.outcome, **fields)
         except Exception as exc:  # a bug here must not leave a version CREATING forever
             log.exception("resolving %s failed unexpectedly", base_image)
-            return self._failed(base_image, Outcome.REGISTRY_ERROR, registry=target.display,
-                                detail=f"unexpected {exc.__class__.__name__}")
+            return self._failed(
+                base_image,
+                Outcome.REGISTRY_ERROR,
+                registry=target.display,
+                detail=f"unexpected {exc.__class__.__name__}",
+            )
         log.info("resolved %s to %s", base_image, resolution.container_image)
         return resolution
 
@@ -111,12 +131,19 @@ class RegistryClient:
         media_type, manifest = _manifest(response)
         digest = _digest(response, expected=ref.digest)
         if media_type == DOCKER_MANIFEST:
-            return Resolution(base_image, Outcome.FOUND, container_image=ref.pinned(digest), digest=digest,
-                              media_type=media_type)
+            return Resolution(
+                base_image, Outcome.FOUND, container_image=ref.pinned(digest), digest=digest, media_type=media_type
+            )
         if media_type == DOCKER_MANIFEST_LIST:
             platform_digest = self._check_platform(target, manifest)
-            return Resolution(base_image, Outcome.FOUND, container_image=ref.pinned(digest), digest=digest,
-                              media_type=media_type, platform_digest=platform_digest)
+            return Resolution(
+                base_image,
+                Outcome.FOUND,
+                container_image=ref.pinned(digest),
+                digest=digest,
+                media_type=media_type,
+                platform_digest=platform_digest,
+            )
         raise _unsupported(media_type)
 
     def _check_platform(self, target: _Target, manifest: dict) -> str:
@@ -156,8 +183,9 @@ class RegistryClient:
                 pass
         if missing_repo:
             return _Failed(Outcome.REPOSITORY_NOT_FOUND)
-        return _Failed(Outcome.IMAGE_NOT_FOUND, what=f"image with digest {ref.digest}" if ref.digest
-                       else f"tag '{ref.tag}'")
+        return _Failed(
+            Outcome.IMAGE_NOT_FOUND, what=f"image with digest {ref.digest}" if ref.digest else f"tag '{ref.tag}'"
+        )
 
     # -- HTTP with authentication ------------------------------------------------------------------------------
 
@@ -186,8 +214,9 @@ class RegistryClient:
         if challenge is not None and challenge.scheme == "bearer" and challenge.params.get("realm"):
             return self._token(target, challenge)
         if challenge is not None and challenge.scheme not in ("basic", "bearer"):
-            raise _Failed(Outcome.REGISTRY_ERROR,
-                          detail=f"unsupported authentication scheme {challenge.scheme.capitalize()}")
+            raise _Failed(
+                Outcome.REGISTRY_ERROR, detail=f"unsupported authentication scheme {challenge.scheme.capitalize()}"
+            )
         if creds is None:
             raise _Failed(Outcome.AUTHENTICATION_REQUIRED)
         return creds.basic(), float("inf")
@@ -206,8 +235,7 @@ class RegistryClient:
         if response.status in (401, 403):
             raise self._refused(target, response.status)
         if response.status != 200:
-            raise _Failed(Outcome.REGISTRY_ERROR, detail=f"the token service {realm} answered "
-                                                         + _describe(response))
+            raise _Failed(Outcome.REGISTRY_ERROR, detail=f"the token service {realm} answered " + _describe(response))
         try:
             answer = json.loads(response.body)
             token = answer.get("token") or answer.get("access_token")

@@ -1,4 +1,5 @@
 """Registry credentials from a docker config.json style file and/or the same JSON inline (SMIMAGES_REGISTRY_AUTH)."""
+
 import base64
 import binascii
 import json
@@ -62,8 +63,9 @@ def _entry(entry: object, key: str, source: str) -> Credentials | None:
         try:
             decoded = base64.b64decode(entry["auth"], validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError, TypeError):
-            raise ValueError(f"registry credentials in {source}: the auth of {key} is not base64 of user:password") \
-                from None
+            raise ValueError(
+                f"registry credentials in {source}: the auth of {key} is not base64 of user:password"
+            ) from None
         username, sep, password = decoded.partition(":")
         if not sep:
             raise ValueError(f"registry credentials in {source}: the auth of {key} is not base64 of user:password")
@@ -94,12 +96,12 @@ class CredentialStore:
                 stat = self.auth_file.stat()
                 stamp = (stat.st_mtime, stat.st_size)
                 if stamp != self._stamp:
-                    self._from_file = parse_auth_config(self.auth_file.read_text(encoding="utf-8"),
-                                                        str(self.auth_file))
+                    self._from_file = parse_auth_config(self.auth_file.read_text(encoding="utf-8"), str(self.auth_file))
                     self._stamp = stamp
             except OSError as exc:
-                raise ValueError(f"registry credentials file {self.auth_file} cannot be read: "
-                                 f"{exc.strerror or exc}") from None
+                raise ValueError(
+                    f"registry credentials file {self.auth_file} cannot be read: {exc.strerror or exc}"
+                ) from None
             return {**self._from_file, **self._inline}
 
     def lookup(self, *hosts: str) -> Credentials | None:

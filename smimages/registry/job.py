@@ -7,6 +7,7 @@ between leaves the version to whichever worker claims it once the lease has expi
 claimed MAX_ATTEMPTS times without an outcome (workers dying on it) ends CREATE_FAILED instead of being tried on
 forever. Registry trouble (unreachable, 5xx) is retried inside one resolution (--registry-retries), not across
 passes: the outcome then stands, so a version never stays CREATING longer than one resolution's time limit."""
+
 import logging
 import os
 import socket
@@ -22,8 +23,10 @@ from .settings import RegistrySettings
 log = logging.getLogger("smimages.registry")
 MAX_ATTEMPTS = 3
 LEASE_MARGIN = 30.0  # seconds a lease outlasts the longest resolution: the finishing transaction, thread scheduling
-GAVE_UP = ("Failed to pull the container image '{image}': the registry check was interrupted {attempts} times "
-           "(the worker running it stopped) and was given up.")
+GAVE_UP = (
+    "Failed to pull the container image '{image}': the registry check was interrupted {attempts} times "
+    "(the worker running it stopped) and was given up."
+)
 
 
 def default_lease(settings: RegistrySettings) -> float:
@@ -42,8 +45,7 @@ class ResolveVersions:
 
     name = "registry-resolve"
 
-    def __init__(self, settings: RegistrySettings, lease: float | None = None,
-                 client: RegistryClient | None = None):
+    def __init__(self, settings: RegistrySettings, lease: float | None = None, client: RegistryClient | None = None):
         self.client = client or RegistryClient(settings)
         self.lease = default_lease(settings) if lease is None else lease
         self.owner = new_owner()
@@ -53,8 +55,12 @@ class ResolveVersions:
         items = []
         for item in claimed:
             if item.attempts > MAX_ATTEMPTS:
-                log.warning("registry check of %s (version id %d) interrupted %d times; giving up",
-                            item.base_image, item.id, item.attempts - 1)
+                log.warning(
+                    "registry check of %s (version id %d) interrupted %d times; giving up",
+                    item.base_image,
+                    item.id,
+                    item.attempts - 1,
+                )
                 reason = GAVE_UP.format(image=item.base_image, attempts=item.attempts - 1)
                 tx.finish_resolution(item.id, self.owner, now, answered(VERSION_TRANSITIONS, "create", reason))
             else:
@@ -66,15 +72,27 @@ class ResolveVersions:
 
     def finish(self, tx: CatalogTx, item: Claimed, outcome: Any, now: float) -> bool:
         found: Resolution = outcome
-        reason = None if found.found else (found.failure_reason
-                                           or f"Failed to pull the container image '{item.base_image}'.")
-        written = tx.finish_resolution(item.id, self.owner, now, answered(VERSION_TRANSITIONS, "create", reason),
-                                    found.container_image if found.found else None)
+        reason = (
+            None
+            if found.found
+            else (found.failure_reason or f"Failed to pull the container image '{item.base_image}'.")
+        )
+        written = tx.finish_resolution(
+            item.id,
+            self.owner,
+            now,
+            answered(VERSION_TRANSITIONS, "create", reason),
+            found.container_image if found.found else None,
+        )
         if written:
             log.info("registry check of %s: %s", item.base_image, found.outcome.value)
         else:
-            log.info("registry check of %s: %s, not written (the version is gone, being deleted, or was taken over "
-                     "after its lease expired)", item.base_image, found.outcome.value)
+            log.info(
+                "registry check of %s: %s, not written (the version is gone, being deleted, or was taken over "
+                "after its lease expired)",
+                item.base_image,
+                found.outcome.value,
+            )
         return written
 
     def next_due(self, tx: CatalogTx) -> float | None:

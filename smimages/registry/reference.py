@@ -1,4 +1,5 @@
 """Parses a BaseImage into registry host, repository, tag and digest (the Docker reference grammar, host required)."""
+
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -15,6 +16,8 @@ _DOMAIN_LABEL = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
 _HOST = re.compile(rf"(?:{_DOMAIN_LABEL}(?:\.{_DOMAIN_LABEL})*|\[[0-9A-Fa-f:.]+\])(?::(?P<port>[0-9]+))?")
 _TAG = re.compile(r"[\w][\w.-]{0,127}")
 DIGEST = re.compile(r"sha256:[a-f0-9]{64}")
+
+
 class InvalidReference(ValueError):
     """A BaseImage that is not an image URI; `detail` says what is wrong, in a phrase."""
 
@@ -89,12 +92,12 @@ def parse_reference(text: str) -> ImageReference:
     slash = remainder.find("/")
     if slash < 0 or not _looks_like_host(remainder[:slash]):
         raise InvalidReference("it does not start with a registry host")
-    registry, path = remainder[:slash], remainder[slash + 1:]
+    registry, path = remainder[:slash], remainder[slash + 1 :]
     parse_registry_host(registry)
     tag = None
     last = path.rfind(":")
     if last > path.rfind("/"):
-        path, tag = path[:last], path[last + 1:]
+        path, tag = path[:last], path[last + 1 :]
         if not _TAG.fullmatch(tag):
             raise InvalidReference(f"'{tag}' is not a valid tag")
     if not path:
@@ -105,8 +108,10 @@ def parse_reference(text: str) -> ImageReference:
                 raise InvalidReference("repository names must be lowercase")
             raise InvalidReference(f"'{path}' is not a valid repository name")
     if len(registry) + 1 + len(path) > MAX_NAME_LENGTH:
-        raise InvalidReference(f"the registry and repository together exceed {MAX_NAME_LENGTH} characters, "
-                               "so the digest-pinned ContainerImage would exceed 255")
+        raise InvalidReference(
+            f"the registry and repository together exceed {MAX_NAME_LENGTH} characters, "
+            "so the digest-pinned ContainerImage would exceed 255"
+        )
     if tag is None and not at:
         tag = DEFAULT_TAG
     return ImageReference(registry=registry, repository=path, tag=tag, digest=digest if at else None)

@@ -1,12 +1,13 @@
 """Registry settings: what `--registry-*` flags and SMIMAGES_REGISTRY_* variables configure, validated once."""
+
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .credentials import CredentialStore
 from ..net import is_loopback
+from .credentials import CredentialStore
 from .reference import InvalidReference, parse_registry_host, split_host_port
 
 DEFAULT_TIMEOUT = 10.0
@@ -58,8 +59,10 @@ def parse_mirror(text: str) -> tuple[str, str]:
     host, sep, url = text.partition("=")
     host, url = host.strip(), url.strip()
     if not sep or not host or not url:
-        raise ValueError(f"registry mirror '{text}' must be HOST=URL, e.g. "
-                         "123456789012.dkr.ecr.us-east-1.amazonaws.com=http://127.0.0.1:5000")
+        raise ValueError(
+            f"registry mirror '{text}' must be HOST=URL, e.g. "
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com=http://127.0.0.1:5000"
+        )
     try:
         parse_registry_host(host)
     except InvalidReference as exc:
@@ -109,8 +112,11 @@ class RegistrySettings:
 
     def __post_init__(self):
         given = (self.mirrors,) if isinstance(self.mirrors, str) else self.mirrors
-        pairs = given.items() if isinstance(given, Mapping) else (
-            item if isinstance(item, tuple) else parse_mirror(item) for item in given)
+        pairs = (
+            given.items()
+            if isinstance(given, Mapping)
+            else (item if isinstance(item, tuple) else parse_mirror(item) for item in given)
+        )
         mirrors = {}
         for host, url in pairs:
             host, url = parse_mirror(f"{host}={url}")
@@ -132,14 +138,29 @@ class RegistrySettings:
         self.credentials().load()  # fails now, with the file's name, rather than at the first resolution
 
     @classmethod
-    def from_options(cls, *, check: str | bool = "off", mirrors: Iterable[str] = (), auth_file: str | None = None,
-                     auth_json: str | None = None, allow_http: bool = False, ca_file: str | None = None,
-                     timeout: float = DEFAULT_TIMEOUT, retries: int = DEFAULT_RETRIES) -> "RegistrySettings":
+    def from_options(
+        cls,
+        *,
+        check: str | bool = "off",
+        mirrors: Iterable[str] = (),
+        auth_file: str | None = None,
+        auth_json: str | None = None,
+        allow_http: bool = False,
+        ca_file: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        retries: int = DEFAULT_RETRIES,
+    ) -> "RegistrySettings":
         """From the CLI flags as click hands them over (check as "on"/"off", mirrors as HOST=URL strings)."""
-        return cls(check=parse_switch(check, "--registry-check"), mirrors=tuple(mirrors),
-                   auth_file=Path(auth_file) if auth_file else None, auth_json=auth_json or None,
-                   allow_http=allow_http, ca_file=Path(ca_file) if ca_file else None,
-                   timeout=float(timeout), retries=int(retries))
+        return cls(
+            check=parse_switch(check, "--registry-check"),
+            mirrors=tuple(mirrors),
+            auth_file=Path(auth_file) if auth_file else None,
+            auth_json=auth_json or None,
+            allow_http=allow_http,
+            ca_file=Path(ca_file) if ca_file else None,
+            timeout=float(timeout),
+            retries=int(retries),
+        )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "RegistrySettings":
@@ -154,10 +175,16 @@ class RegistrySettings:
             retries = int(get("RETRIES") or DEFAULT_RETRIES)
         except ValueError:
             raise ValueError(f"{ENV_PREFIX}TIMEOUT must be a number and {ENV_PREFIX}RETRIES an integer") from None
-        return cls.from_options(check=get("CHECK") or "off", mirrors=(get("MIRROR") or "").split(),
-                                auth_file=get("AUTH_FILE"), auth_json=get("AUTH"),
-                                allow_http=parse_switch(get("ALLOW_HTTP") or "off", ENV_PREFIX + "ALLOW_HTTP"),
-                                ca_file=get("CA_FILE"), timeout=timeout, retries=retries)
+        return cls.from_options(
+            check=get("CHECK") or "off",
+            mirrors=(get("MIRROR") or "").split(),
+            auth_file=get("AUTH_FILE"),
+            auth_json=get("AUTH"),
+            allow_http=parse_switch(get("ALLOW_HTTP") or "off", ENV_PREFIX + "ALLOW_HTTP"),
+            ca_file=get("CA_FILE"),
+            timeout=timeout,
+            retries=retries,
+        )
 
     def endpoint_for(self, registry: str) -> tuple[Endpoint, bool]:
         """The endpoint serving a registry host, and whether a mirror chose it. Without a mirror: http for a

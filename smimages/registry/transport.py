@@ -1,4 +1,5 @@
 """Blocking HTTP for the registry client: one deadline per resolution, retries, redirects, the plain-http rule."""
+
 import http.client
 import socket
 import ssl
@@ -107,7 +108,7 @@ class Transport:
         raise AssertionError("unreachable")
 
     def _backoff(self, attempt: int, deadline: Deadline) -> bool:
-        pause = min(0.2 * 2 ** attempt, 2.0)
+        pause = min(0.2 * 2**attempt, 2.0)
         if deadline.remaining() <= pause:
             return False
         self._sleep(pause)
@@ -130,18 +131,20 @@ class Transport:
         except TransportError:
             raise
         except ssl.SSLCertVerificationError as exc:
-            raise TransportError(f"TLS certificate verification failed: {exc.verify_message}", retryable=False) \
-                from None
+            raise TransportError(
+                f"TLS certificate verification failed: {exc.verify_message}", retryable=False
+            ) from None
         except ssl.SSLError as exc:
             raise TransportError(f"TLS error: {exc.reason or exc}", retryable=False) from None
-        except (socket.timeout, TimeoutError):
+        except TimeoutError:
             raise TransportError(f"timed out after {timeout:g} s") from None
         except ConnectionRefusedError:
             raise TransportError(f"connection to {parts.netloc} refused") from None
         except socket.gaierror as exc:
             raise TransportError(f"cannot resolve host {parts.hostname}: {exc.strerror}") from None
         except (OSError, http.client.HTTPException) as exc:
-            raise TransportError(f"connection to {parts.netloc} failed: {exc.__class__.__name__}"
-                                 + (f" {exc}" if str(exc) else "")) from None
+            raise TransportError(
+                f"connection to {parts.netloc} failed: {exc.__class__.__name__}" + (f" {exc}" if str(exc) else "")
+            ) from None
         finally:
             conn.close()

@@ -18,7 +18,23 @@ from .interface import (
 from .schema import COLUMNS, SHOWN_VERSION_COLUMNS, VERSION_MEMBERS
 
 __all__ = [
-    "COLUMNS", "DEFAULT_POOL_SIZE", "JOINED_IMAGE_COLUMNS", "SHOWN_VERSION_COLUMNS", "VERSION_MEMBERS", "Aborted",
-    "Busy", "CatalogEntry", "CatalogStore", "CatalogTx", "Claimed", "Conflict", "Disconnected", "SchemaTooNew",
-    "Store", "StoreError", "Unavailable", "default_url", "open_store",
+    "COLUMNS",
+    "DEFAULT_POOL_SIZE",
+    "JOINED_IMAGE_COLUMNS",
+    "SHOWN_VERSION_COLUMNS",
+    "VERSION_MEMBERS",
+    "Aborted",
+    "Busy",
+    "CatalogEntry",
+    "CatalogStore",
+    "CatalogTx",
+    "Claimed",
+    "Conflict",
+    "Disconnected",
+    "SchemaTooNew",
+    "Store",
+    "StoreError",
+    "Unavailable",
+    "default_url",
+    "open_store",
 ]

@@ -6,8 +6,10 @@ import contextlib
 import functools
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any, ContextManager, Iterator
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -63,8 +65,12 @@ def _sqlite_pragmas(engine: Engine, memory: bool) -> None:
     @event.listens_for(engine, "connect")
     def _connect(dbapi_conn, _record):
         dbapi_conn.isolation_level = None
-        for pragma in ("foreign_keys=ON", "busy_timeout=10000", "synchronous=NORMAL",
-                       *(() if memory else ("journal_mode=WAL",))):
+        for pragma in (
+            "foreign_keys=ON",
+            "busy_timeout=10000",
+            "synchronous=NORMAL",
+            *(() if memory else ("journal_mode=WAL",)),
+        ):
             dbapi_conn.execute(f"PRAGMA {pragma}")
 
     @event.listens_for(engine, "begin")
@@ -121,7 +127,7 @@ class Store:
         if fast and self.dialect == "sqlite" and not self.memory:
             self._threads = ThreadReaders(_sqlite_engine(self.engine.url, NullPool))
 
-    def transaction(self, write: bool = False, snapshot: bool = False) -> ContextManager[Transaction]:
+    def transaction(self, write: bool = False, snapshot: bool = False) -> AbstractContextManager[Transaction]:
         """A transaction that commits on success and rolls back on any exception.
 
         Writes lock what they change (BEGIN IMMEDIATE on SQLite, row locks on PostgreSQL). With `snapshot`,
@@ -180,7 +186,8 @@ class Store:
                     raise SchemaTooNew(
                         f"The database schema is at revision {current}, which this smimages does not know; "
                         f"it was migrated by a newer release (this one knows up to {script.get_current_head()}). "
-                        "Upgrade smimages, or point --db at another database.")
+                        "Upgrade smimages, or point --db at another database."
+                    )
                 command.upgrade(config, "head")
             return script.get_current_head()
 

@@ -19,14 +19,23 @@ _FULL = {"53100", "53200", "53300"}  # disk full, out of memory, too many connec
 _READ_ONLY = {"25006"}  # read_only_sql_transaction: a standby after a failover, default_transaction_read_only
 # SQLite result codes (Python 3.11's sqlite3 names them on the exception)
 _SQLITE = {
-    "SQLITE_BUSY": Busy, "SQLITE_LOCKED": Busy, "SQLITE_FULL": Unavailable, "SQLITE_READONLY": Unavailable,
-    "SQLITE_IOERR": Unavailable, "SQLITE_CANTOPEN": Unavailable, "SQLITE_PERM": Unavailable,
-    "SQLITE_CORRUPT": Unavailable, "SQLITE_NOTADB": Unavailable,
+    "SQLITE_BUSY": Busy,
+    "SQLITE_LOCKED": Busy,
+    "SQLITE_FULL": Unavailable,
+    "SQLITE_READONLY": Unavailable,
+    "SQLITE_IOERR": Unavailable,
+    "SQLITE_CANTOPEN": Unavailable,
+    "SQLITE_PERM": Unavailable,
+    "SQLITE_CORRUPT": Unavailable,
+    "SQLITE_NOTADB": Unavailable,
 }
 _SQLITE_REASONS = {
-    "SQLITE_FULL": "the database's disk is full", "SQLITE_READONLY": "the database is read-only",
-    "SQLITE_IOERR": "the database file cannot be read or written", "SQLITE_CANTOPEN": "the database file cannot be opened",
-    "SQLITE_PERM": "the database file cannot be opened", "SQLITE_CORRUPT": "the database file is corrupt",
+    "SQLITE_FULL": "the database's disk is full",
+    "SQLITE_READONLY": "the database is read-only",
+    "SQLITE_IOERR": "the database file cannot be read or written",
+    "SQLITE_CANTOPEN": "the database file cannot be opened",
+    "SQLITE_PERM": "the database file cannot be opened",
+    "SQLITE_CORRUPT": "the database file is corrupt",
     "SQLITE_NOTADB": "the file is not a SQLite database",
 }
 

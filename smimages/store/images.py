@@ -126,7 +126,7 @@ def _selector(number: int | None, alias: str | None, token: str | None) -> tuple
 
 def _version(values: tuple[Any, ...], columns: tuple[str, ...] = _VERSION_COLUMNS) -> Row:
     """An image_versions row (or those of its columns that are given) from the driver's values, in column order."""
-    row = dict(zip(columns, values))
+    row = dict(zip(columns, values, strict=False))
     if row["horovod"] is not None:
         row["horovod"] = bool(row["horovod"])  # SQLite stores Booleans as 0 / 1
     return row
@@ -140,7 +140,7 @@ class ImageQueries(SqlTx):
     def image(self, account: str, region: str, name: str, now: float, lock: bool = False) -> Row | None:
         query = _IMAGE_LOCKED if lock and self.locking else _IMAGE
         row = self._first(query, {"account": account, "region": region, "name": name})
-        return None if row is None else effective(dict(zip(_IMAGE_COLUMNS, row)), now)
+        return None if row is None else effective(dict(zip(_IMAGE_COLUMNS, row, strict=False)), now)
 
     def lock_scope(self, account: str, region: str) -> None:
         """Makes concurrent writers of one (account, region) take turns until commit (SQLite writers always do)."""
@@ -173,8 +173,15 @@ class ImageQueries(SqlTx):
         self.conn.execute(update(images).where(images.c.id == image_id).values(**values))
 
     def list_images(
-        self, account: str, region: str, now: float, filters: Row, sort_by: str, descending: bool,
-        after: list[Any] | None, limit: int,
+        self,
+        account: str,
+        region: str,
+        now: float,
+        filters: Row,
+        sort_by: str,
+        descending: bool,
+        after: list[Any] | None,
+        limit: int,
     ) -> list[tuple[Row, list[Any]]]:
         names, params = list_params(now, filters, after, limit)
         contains = bool(filters.get("NameContains"))
@@ -240,12 +247,18 @@ class ImageQueries(SqlTx):
         if row is None:
             return None
         split = len(SHOWN_VERSION_COLUMNS)
-        image = dict(zip(JOINED_IMAGE_COLUMNS, row[split:]))
+        image = dict(zip(JOINED_IMAGE_COLUMNS, row[split:], strict=False))
         version = effective(_version(row[:split], SHOWN_VERSION_COLUMNS), now)
         return None if version is None else (image, version)  # its WHERE keeps gone versions out
 
     def list_versions(
-        self, image_id: int, now: float, filters: Row, sort_by: str, descending: bool, after: list[Any] | None,
+        self,
+        image_id: int,
+        now: float,
+        filters: Row,
+        sort_by: str,
+        descending: bool,
+        after: list[Any] | None,
         limit: int,
     ) -> list[tuple[Row, list[Any]]]:
         names, params = list_params(now, filters, after, limit)
@@ -265,7 +278,11 @@ class ImageQueries(SqlTx):
         """Aliases of an image's visible versions (or of one version), in name order."""
         statement = _aliases_statement(version_id is not None, alias is not None, after is not None)
         params = {
-            "image_id": image_id, "now": now, "version_id": version_id, "alias": alias, "after": after,
+            "image_id": image_id,
+            "now": now,
+            "version_id": version_id,
+            "alias": alias,
+            "after": after,
             "limit": limit + 1,
         }
         return list(self.conn.execute(statement, params).scalars())
@@ -289,4 +306,3 @@ class ImageQueries(SqlTx):
                 version_aliases.c.version_id == version_id, version_aliases.c.alias.in_(aliases)
             )
         )
-

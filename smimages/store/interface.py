@@ -73,8 +73,15 @@ class ImageTx(Protocol):
     def update_image(self, image_id: int, values: Row) -> None: ...
 
     def list_images(
-        self, account: str, region: str, now: float, filters: Row, sort_by: str, descending: bool,
-        after: list[Any] | None, limit: int,
+        self,
+        account: str,
+        region: str,
+        now: float,
+        filters: Row,
+        sort_by: str,
+        descending: bool,
+        after: list[Any] | None,
+        limit: int,
     ) -> Positioned: ...
 
     def allocate_version(self, image_id: int) -> int: ...
@@ -96,7 +103,13 @@ class ImageTx(Protocol):
     ) -> tuple[Row, Row] | None: ...
 
     def list_versions(
-        self, image_id: int, now: float, filters: Row, sort_by: str, descending: bool, after: list[Any] | None,
+        self,
+        image_id: int,
+        now: float,
+        filters: Row,
+        sort_by: str,
+        descending: bool,
+        after: list[Any] | None,
         limit: int,
     ) -> Positioned: ...
 

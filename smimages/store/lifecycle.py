@@ -44,8 +44,12 @@ class LifecycleQueries(SqlTx):
                 update(table)
                 .where(table.c.id.in_(settled), table.c.due_at.is_not(None))
                 .values(
-                    status=table.c.pending_status, failure_reason=table.c.pending_reason,
-                    modified_at=table.c.due_at, pending_status=None, pending_reason=None, due_at=None,
+                    status=table.c.pending_status,
+                    failure_reason=table.c.pending_reason,
+                    modified_at=table.c.due_at,
+                    pending_status=None,
+                    pending_reason=None,
+                    due_at=None,
                 )
             )
 

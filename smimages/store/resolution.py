@@ -48,7 +48,8 @@ class ResolutionQueries(SqlTx):
                 update(v)
                 .where(v.c.id.in_([row.id for row in rows]))
                 .values(
-                    resolve_owner=owner, resolve_due=now + lease,
+                    resolve_owner=owner,
+                    resolve_due=now + lease,
                     resolve_attempts=func.coalesce(v.c.resolve_attempts, 0) + 1,
                 )
             )
@@ -64,9 +65,11 @@ class ResolutionQueries(SqlTx):
             update(v)
             .where(v.c.id == version_id, v.c.resolve_owner == owner, *_AWAITING)
             .values(
-                **outcome, container_image=container_image,
+                **outcome,
+                container_image=container_image,
                 due_at=case((v.c.min_due_at > now, v.c.min_due_at), else_=now),
-                resolve_due=None, resolve_owner=None,
+                resolve_due=None,
+                resolve_owner=None,
             )
         )
         return self.conn.execute(statement).rowcount == 1

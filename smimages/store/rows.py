@@ -9,8 +9,12 @@ from .schema import image_tags, image_versions, images, metadata, version_aliase
 from .sql import Row, SqlTx
 
 # table -> the order its rows are exported in (creation order, so an import keeps every ordering)
-_EXPORT_ORDER = {images: images.c.id, image_versions: image_versions.c.id, version_aliases: version_aliases.c.alias,
-                 image_tags: image_tags.c.id}
+_EXPORT_ORDER = {
+    images: images.c.id,
+    image_versions: image_versions.c.id,
+    version_aliases: version_aliases.c.alias,
+    image_tags: image_tags.c.id,
+}
 
 
 class CatalogRows(SqlTx):

@@ -1,6 +1,18 @@
 """The catalog's tables: the one schema definition both backends and the migrations share."""
-from sqlalchemy import (Boolean, Column, Float, ForeignKey, Index, Integer, MetaData, PrimaryKeyConstraint,
-                        String, Table, UniqueConstraint)
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    UniqueConstraint,
+)
 
 metadata = MetaData()
 
@@ -35,7 +47,8 @@ def _lifecycle() -> list[Column]:
 
 
 images = Table(
-    "images", metadata,
+    "images",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("account", String(12), nullable=False),
     Column("region", String(32), nullable=False),
@@ -52,7 +65,8 @@ images = Table(
 )
 
 image_versions = Table(
-    "image_versions", metadata,
+    "image_versions",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("image_id", Integer, ForeignKey("images.id", ondelete="CASCADE"), nullable=False, info={"internal": True}),
     Column("version", Integer, nullable=False),
@@ -84,7 +98,8 @@ image_versions = Table(
 )
 
 version_aliases = Table(
-    "version_aliases", metadata,
+    "version_aliases",
+    metadata,
     Column("image_id", Integer, ForeignKey("images.id", ondelete="CASCADE"), nullable=False),
     Column("alias", _text(128), nullable=False),
     Column("version_id", Integer, ForeignKey("image_versions.id", ondelete="CASCADE"), nullable=False),
@@ -93,7 +108,8 @@ version_aliases = Table(
 )
 
 image_tags = Table(
-    "image_tags", metadata,
+    "image_tags",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("image_id", Integer, ForeignKey("images.id", ondelete="CASCADE"), nullable=False),
     Column("key", String(128), nullable=False),

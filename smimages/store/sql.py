@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Float, Table, and_, bindparam, case, or_
 from sqlalchemy.sql import Executable, Select
@@ -34,7 +35,7 @@ class SqlTx:
         """A statement's rows as dicts (SQLAlchemy's row mappings cost several times more to copy)."""
         result = self.conn.execute(statement, params)
         keys = tuple(result.keys())
-        return (dict(zip(keys, row)) for row in result)
+        return (dict(zip(keys, row, strict=False)) for row in result)
 
 
 def gone(table: Table, now: Any = NOW) -> ColumnElement[bool]:

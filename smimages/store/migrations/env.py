@@ -1,4 +1,5 @@
 """Alembic environment: runs migrations on the connection the store hands over."""
+
 from alembic import context
 
 from smimages.store.schema import metadata

@@ -4,6 +4,7 @@ earliest time an outcome may show.
 Revision ID: 0003
 Revises: 0002
 """
+
 import sqlalchemy as sa
 from alembic import op
 

@@ -1,16 +1,11 @@
 """CreateImage, DescribeImage, UpdateImage, DeleteImage and ListImages through boto3."""
-import datetime
 
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import ROLE, error_of, strip
+from support import ROLE, error_of, strip, ts
 
 ARN = "arn:aws:sagemaker:us-east-1:000000000000:image/"
-
-
-def ts(epoch: float) -> datetime.datetime:
-    return datetime.datetime.fromtimestamp(epoch, tz=datetime.timezone.utc)
 
 
 def test_create_then_describe_whole_response(sm, service):
@@ -18,8 +13,14 @@ def test_create_then_describe_whole_response(sm, service):
     assert strip(created) == {"ImageArn": ARN + "my-image"}
     now = ts(service.clock())
     assert strip(sm.describe_image(ImageName="my-image")) == {
-        "CreationTime": now, "Description": "d", "DisplayName": "My Image", "ImageArn": ARN + "my-image",
-        "ImageName": "my-image", "ImageStatus": "CREATED", "LastModifiedTime": now, "RoleArn": ROLE,
+        "CreationTime": now,
+        "Description": "d",
+        "DisplayName": "My Image",
+        "ImageArn": ARN + "my-image",
+        "ImageName": "my-image",
+        "ImageStatus": "CREATED",
+        "LastModifiedTime": now,
+        "RoleArn": ROLE,
     }
 
 
@@ -35,8 +36,10 @@ def test_dots_are_allowed_in_names(sm):
 def test_duplicate_name_is_resource_in_use(sm, image):
     with pytest.raises(ClientError) as exc:
         sm.create_image(ImageName=image, RoleArn=ROLE)
-    assert error_of(exc) == ("ResourceInUse",
-                             "The Image with ImageName my-image already exists. Please use a different ImageName.")
+    assert error_of(exc) == (
+        "ResourceInUse",
+        "The Image with ImageName my-image already exists. Please use a different ImageName.",
+    )
     assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
 
 
@@ -57,8 +60,9 @@ def test_update_sets_and_deletes_properties(sm, service):
     sm.create_image(ImageName="img", RoleArn=ROLE, Description="old", DisplayName="Old")
     service.clock.advance(5)
     new_role = "arn:aws:iam::123456789012:role/Other"
-    assert strip(sm.update_image(ImageName="img", DeleteProperties=["DisplayName"], Description="new",
-                                 RoleArn=new_role)) == {"ImageArn": ARN + "img"}
+    assert strip(
+        sm.update_image(ImageName="img", DeleteProperties=["DisplayName"], Description="new", RoleArn=new_role)
+    ) == {"ImageArn": ARN + "img"}
     described = sm.describe_image(ImageName="img")
     assert described["Description"] == "new" and "DisplayName" not in described
     assert described["RoleArn"] == new_role and described["ImageStatus"] == "CREATED"
@@ -71,8 +75,10 @@ def test_update_sets_and_deletes_properties(sm, service):
 def test_update_cannot_set_and_delete_one_property(sm, image):
     with pytest.raises(ClientError) as exc:
         sm.update_image(ImageName=image, DisplayName="x", DeleteProperties=["DisplayName"])
-    assert error_of(exc) == ("ValidationException",
-                             "DisplayName cannot be both updated and deleted in the same request.")
+    assert error_of(exc) == (
+        "ValidationException",
+        "DisplayName cannot be both updated and deleted in the same request.",
+    )
     assert "DisplayName" not in sm.describe_image(ImageName=image)
 
 
@@ -117,8 +123,9 @@ def test_list_sort_and_paginator(sm, service):
     _make(sm, service, ["b-img", "a-img", "c-img", "B-up"])
     by_name = sm.list_images(SortBy="IMAGE_NAME", SortOrder="ASCENDING")["Images"]
     assert [i["ImageName"] for i in by_name] == ["B-up", "a-img", "b-img", "c-img"]
-    pages = sm.get_paginator("list_images").paginate(SortBy="IMAGE_NAME", SortOrder="DESCENDING",
-                                                     PaginationConfig={"PageSize": 1})
+    pages = sm.get_paginator("list_images").paginate(
+        SortBy="IMAGE_NAME", SortOrder="DESCENDING", PaginationConfig={"PageSize": 1}
+    )
     assert [i["ImageName"] for p in pages for i in p["Images"]] == ["c-img", "b-img", "a-img", "B-up"]
     service.clock.advance(1)
     sm.update_image(ImageName="a-img", Description="touched")

@@ -1,32 +1,57 @@
 """Seed and snapshot: dump/load and `smimages export` / `smimages import` round-trip the whole catalog exactly."""
+
 import json
 
 import pytest
 from click.testing import CliRunner
 
-from conftest import BASE, ROLE, strip
 from smimages.cli import main
 from smimages.snapshot import SnapshotError
 from smimages.testing import mock_sagemaker_images
+from support import BASE, ROLE, strip
 
-SEED = {"format": "smimages-catalog", "version": 1, "images": [
-    {"name": "base", "role_arn": ROLE, "description": "seeded", "tags": [{"Key": "team", "Value": "ml"}],
-     "versions": [{"version": 1, "base_image": BASE, "aliases": ["stable"]},
-                  {"version": 3, "base_image": BASE, "status": "CREATE_FAILED", "failure_reason": "No pull."}]},
-    {"name": "eu", "role_arn": ROLE, "account": "123456789012", "region": "eu-west-1", "created_at": 1_700_000_000}]}
+SEED = {
+    "format": "smimages-catalog",
+    "version": 1,
+    "images": [
+        {
+            "name": "base",
+            "role_arn": ROLE,
+            "description": "seeded",
+            "tags": [{"Key": "team", "Value": "ml"}],
+            "versions": [
+                {"version": 1, "base_image": BASE, "aliases": ["stable"]},
+                {"version": 3, "base_image": BASE, "status": "CREATE_FAILED", "failure_reason": "No pull."},
+            ],
+        },
+        {"name": "eu", "role_arn": ROLE, "account": "123456789012", "region": "eu-west-1", "created_at": 1_700_000_000},
+    ],
+}
 
 
 def build_catalog(sm) -> None:
     """A catalog with every kind of state: two accounts and regions, tags, aliases, failed and pending lifecycles,
     a deleted newest version (next_version ahead of the highest number)."""
     client = sm.client()
-    client.create_image(ImageName="Img", RoleArn=ROLE, Description="d", DisplayName="Image",
-                        Tags=[{"Key": "b", "Value": "2"}, {"Key": "a", "Value": "1"}])
+    client.create_image(
+        ImageName="Img",
+        RoleArn=ROLE,
+        Description="d",
+        DisplayName="Image",
+        Tags=[{"Key": "b", "Value": "2"}, {"Key": "a", "Value": "1"}],
+    )
     client.create_image(ImageName="other", RoleArn=ROLE)
     sm.settle()
     sm.faults.fail("CreateImageVersion", "Failed to pull the container image.", base_image="*:broken")
-    client.create_image_version(ImageName="Img", BaseImage=BASE, Aliases=["latest", "prod"], JobType="TRAINING",
-                                Horovod=True, MLFramework="PyTorch 2.1", ReleaseNotes="first")
+    client.create_image_version(
+        ImageName="Img",
+        BaseImage=BASE,
+        Aliases=["latest", "prod"],
+        JobType="TRAINING",
+        Horovod=True,
+        MLFramework="PyTorch 2.1",
+        ReleaseNotes="first",
+    )
     client.create_image_version(ImageName="Img", BaseImage=BASE.replace("latest", "broken"))
     client.create_image_version(ImageName="Img", BaseImage=BASE)
     client.create_image_version(ImageName="Img", BaseImage=BASE)
@@ -67,7 +92,10 @@ def test_dump_load_dump_is_exact(smimages, tmp_path):
     img = first["images"][0]
     assert (img["name"], img["next_version"], [t["Key"] for t in img["tags"]]) == ("Img", 4, ["b", "a"])
     assert [(v["version"], v["status"], v["pending_status"], v["aliases"]) for v in img["versions"]] == [
-        (1, "CREATED", None, ["latest", "prod"]), (2, "CREATE_FAILED", None, []), (3, "DELETING", "GONE", [])]
+        (1, "CREATED", None, ["latest", "prod"]),
+        (2, "CREATE_FAILED", None, []),
+        (3, "DELETING", "GONE", []),
+    ]
 
 
 def test_seed_fills_what_a_hand_written_catalog_leaves_out(smimages):
@@ -77,7 +105,11 @@ def test_seed_fills_what_a_hand_written_catalog_leaves_out(smimages):
     assert (image["ImageStatus"], image["Description"]) == ("CREATED", "seeded")
     assert client.describe_image_version(ImageName="base", Alias="stable")["ContainerImage"] == BASE
     failed = client.describe_image_version(ImageName="base")
-    assert (failed["Version"], failed["ImageVersionStatus"], failed["FailureReason"]) == (3, "CREATE_FAILED", "No pull.")
+    assert (failed["Version"], failed["ImageVersionStatus"], failed["FailureReason"]) == (
+        3,
+        "CREATE_FAILED",
+        "No pull.",
+    )
     assert client.create_image_version(ImageName="base", BaseImage=BASE)["ImageVersionArn"].endswith("/base/4")
     eu = smimages.client(access_key="123456789012", region="eu-west-1")
     assert eu.describe_image(ImageName="eu")["CreationTime"].timestamp() == 1_700_000_000
@@ -100,20 +132,34 @@ def test_load_replaces_and_reset_empties(smimages):
     assert smimages.dump()["images"] == [] and smimages.faults.list() == []
 
 
-@pytest.mark.parametrize("document, message", [
-    ({"format": "other"}, "not an smimages catalog"),
-    ({"format": "smimages-catalog", "version": 2}, "version 2 is not 1"),
-    ({"format": "smimages-catalog", "version": 1, "images": [{"name": "x"}]}, r"images\[0\] lacks role_arn"),
-    ({"format": "smimages-catalog", "version": 1, "images": [{"name": "x", "role_arn": ROLE, "color": 1}]},
-     r"images\[0\] has unknown fields: color"),
-    ({"format": "smimages-catalog", "version": 1, "images": [{"name": "x", "role_arn": ROLE, "versions": [{}]}]},
-     r"images\[0\]\.versions\[0\] lacks version, base_image"),
-    ({"format": "smimages-catalog", "version": 1, "images": [{"name": "x", "role_arn": ROLE, "tags": ["k"]}]},
-     "tags must be a list"),
-    ({"format": "smimages-catalog", "version": 1, "images": [{"name": "x", "role_arn": ROLE},
-                                                           {"name": "X", "role_arn": ROLE}]},
-     "uniqueness rule"),
-])
+@pytest.mark.parametrize(
+    "document, message",
+    [
+        ({"format": "other"}, "not an smimages catalog"),
+        ({"format": "smimages-catalog", "version": 2}, "version 2 is not 1"),
+        ({"format": "smimages-catalog", "version": 1, "images": [{"name": "x"}]}, r"images\[0\] lacks role_arn"),
+        (
+            {"format": "smimages-catalog", "version": 1, "images": [{"name": "x", "role_arn": ROLE, "color": 1}]},
+            r"images\[0\] has unknown fields: color",
+        ),
+        (
+            {"format": "smimages-catalog", "version": 1, "images": [{"name": "x", "role_arn": ROLE, "versions": [{}]}]},
+            r"images\[0\]\.versions\[0\] lacks version, base_image",
+        ),
+        (
+            {"format": "smimages-catalog", "version": 1, "images": [{"name": "x", "role_arn": ROLE, "tags": ["k"]}]},
+            "tags must be a list",
+        ),
+        (
+            {
+                "format": "smimages-catalog",
+                "version": 1,
+                "images": [{"name": "x", "role_arn": ROLE}, {"name": "X", "role_arn": ROLE}],
+            },
+            "uniqueness rule",
+        ),
+    ],
+)
 def test_documents_that_are_not_catalogs_are_refused(smimages, document, message):
     smimages.client().create_image(ImageName="kept", RoleArn=ROLE)
     with pytest.raises(SnapshotError, match=message):

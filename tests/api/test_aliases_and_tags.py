@@ -1,8 +1,9 @@
 """ListAliases, and AddTags / ListTags / DeleteTags on image ARNs."""
+
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import BASE, ROLE, error_of, strip
+from support import BASE, ROLE, error_of, strip
 
 IMAGE_ARN = "arn:aws:sagemaker:us-east-1:000000000000:image/my-image"
 
@@ -49,11 +50,12 @@ def test_list_aliases_missing_image_or_version(sm, versions):
 def test_tags_from_create_add_overwrite_delete(sm):
     sm.create_image(ImageName="my-image", RoleArn=ROLE, Tags=[{"Key": "team", "Value": "ml"}])
     assert strip(sm.list_tags(ResourceArn=IMAGE_ARN)) == {"Tags": [{"Key": "team", "Value": "ml"}]}
-    added = sm.add_tags(ResourceArn=IMAGE_ARN, Tags=[{"Key": "team", "Value": "platform"},
-                                                      {"Key": "env", "Value": ""}])
+    added = sm.add_tags(ResourceArn=IMAGE_ARN, Tags=[{"Key": "team", "Value": "platform"}, {"Key": "env", "Value": ""}])
     assert strip(added) == {"Tags": [{"Key": "team", "Value": "platform"}, {"Key": "env", "Value": ""}]}
-    assert sm.list_tags(ResourceArn=IMAGE_ARN)["Tags"] == [{"Key": "team", "Value": "platform"},
-                                                           {"Key": "env", "Value": ""}]
+    assert sm.list_tags(ResourceArn=IMAGE_ARN)["Tags"] == [
+        {"Key": "team", "Value": "platform"},
+        {"Key": "env", "Value": ""},
+    ]
     assert strip(sm.delete_tags(ResourceArn=IMAGE_ARN, TagKeys=["team", "absent"])) == {}
     assert sm.list_tags(ResourceArn=IMAGE_ARN)["Tags"] == [{"Key": "env", "Value": ""}]
 
@@ -67,8 +69,10 @@ def test_tag_limit_per_resource(sm, image):
     sm.add_tags(ResourceArn=IMAGE_ARN, Tags=[{"Key": f"k{i}", "Value": "v"} for i in range(50)])
     with pytest.raises(ClientError) as exc:
         sm.add_tags(ResourceArn=IMAGE_ARN, Tags=[{"Key": "one-more", "Value": "v"}])
-    assert error_of(exc) == ("ValidationException",
-                             "The resource would have 51 tags; a resource can have at most 50 tags.")
+    assert error_of(exc) == (
+        "ValidationException",
+        "The resource would have 51 tags; a resource can have at most 50 tags.",
+    )
     pages = sm.get_paginator("list_tags").paginate(ResourceArn=IMAGE_ARN, PaginationConfig={"PageSize": 50})
     assert len([t for p in pages for t in p["Tags"]]) == 50
 
@@ -80,16 +84,22 @@ def test_duplicate_keys_in_one_request(sm, image):
     assert sm.list_tags(ResourceArn=IMAGE_ARN)["Tags"] == []
 
 
-@pytest.mark.parametrize("arn", [
-    "arn:aws:sagemaker:us-east-1:000000000000:image/nope",
-    "arn:aws:sagemaker:us-east-1:000000000000:image-version/my-image/1",
-    "arn:aws:sagemaker:us-east-1:000000000000:training-job/my-image",
-    "arn:aws:sagemaker:eu-west-1:000000000000:image/my-image",
-    "arn:aws:sagemaker:us-east-1:111111111111:image/my-image",
-])
+@pytest.mark.parametrize(
+    "arn",
+    [
+        "arn:aws:sagemaker:us-east-1:000000000000:image/nope",
+        "arn:aws:sagemaker:us-east-1:000000000000:image-version/my-image/1",
+        "arn:aws:sagemaker:us-east-1:000000000000:training-job/my-image",
+        "arn:aws:sagemaker:eu-west-1:000000000000:image/my-image",
+        "arn:aws:sagemaker:us-east-1:111111111111:image/my-image",
+    ],
+)
 def test_tags_on_unknown_resources(sm, image, arn):
-    for call, kw in (("list_tags", {}), ("add_tags", {"Tags": [{"Key": "k", "Value": "v"}]}),
-                     ("delete_tags", {"TagKeys": ["k"]})):
+    for call, kw in (
+        ("list_tags", {}),
+        ("add_tags", {"Tags": [{"Key": "k", "Value": "v"}]}),
+        ("delete_tags", {"TagKeys": ["k"]}),
+    ):
         with pytest.raises(ClientError) as exc:
             getattr(sm, call)(ResourceArn=arn, **kw)
         assert error_of(exc) == ("ValidationException", "Resource does not exist")

@@ -1,4 +1,5 @@
 """The AWS JSON 1.1 framing: targets, bodies, error shape, request ids and timestamps on the wire."""
+
 import json
 import re
 import urllib.request
@@ -6,11 +7,13 @@ import uuid
 
 import pytest
 
-from conftest import ROLE
 from smimages.context import new_request_id
 from smimages.errors import SerializationException
 from smimages.protocol.wire import parse_body, serialize
 from smimages.spec import operation_model
+from support import ROLE
+
+pytestmark = pytest.mark.sqlite_only  # validation and framing never reach the store
 
 JSON11 = "application/x-amz-json-1.1"
 
@@ -23,8 +26,9 @@ def post(service, target, body: bytes, **headers):
 
 def test_success_headers_and_millisecond_timestamps(service):
     service.clock.advance(0.1234)
-    status, headers, body = post(service, "SageMaker.CreateImage",
-                                 json.dumps({"ImageName": "img", "RoleArn": ROLE}).encode())
+    status, headers, body = post(
+        service, "SageMaker.CreateImage", json.dumps({"ImageName": "img", "RoleArn": ROLE}).encode()
+    )
     assert status == 200 and headers["content-type"] == JSON11
     assert re.fullmatch(r"[0-9a-f-]{36}", headers["x-amzn-requestid"])
     status, _, body = post(service, "SageMaker.DescribeImage", b'{"ImageName": "img"}')
@@ -76,18 +80,22 @@ def test_account_and_region_come_from_the_credential_scope(service):
     mine = service.client(access_key="123456789012", region="eu-west-1")
     arn = mine.create_image(ImageName="img", RoleArn=ROLE)["ImageArn"]
     assert arn == "arn:aws:sagemaker:eu-west-1:123456789012:image/img"
-    for other in (service.client(access_key="123456789012", region="us-east-1"),
-                  service.client(access_key="210987654321", region="eu-west-1"),
-                  service.client(access_key="AKIDEXAMPLE", region="eu-west-1")):
+    for other in (
+        service.client(access_key="123456789012", region="us-east-1"),
+        service.client(access_key="210987654321", region="eu-west-1"),
+        service.client(access_key="AKIDEXAMPLE", region="eu-west-1"),
+    ):
         assert other.list_images()["Images"] == []
         other.create_image(ImageName="img", RoleArn=ROLE)  # same name, separate catalog
     assert len(mine.list_images()["Images"]) == 1
     named = service.client(access_key="AKIAIOSFODNN7EXAMPLE", region="ap-south-1")
     assert named.create_image(ImageName="x", RoleArn=ROLE)["ImageArn"].startswith(
-        "arn:aws:sagemaker:ap-south-1:000000000000:image/")
+        "arn:aws:sagemaker:ap-south-1:000000000000:image/"
+    )
 
 
 # ---- parse_body and serialize on their own ---------------------------------------------------------------------
+
 
 def refusal(body: bytes) -> str | None:
     with pytest.raises(SerializationException) as excinfo:
@@ -95,42 +103,54 @@ def refusal(body: bytes) -> str | None:
     return excinfo.value.message
 
 
-@pytest.mark.parametrize("body, field", [
-    (b'{"a": "x:y", "a": "z"}', "a"),  # the ':' of the value lost to the repeat
-    (b'{"a": "z", "b": {"c": "arn:aws:x", "c": 1}}', "c"),
-    (b'{"k\\u003a": 1, "k:": 2}', "k:"),  # the same key, once escaped
-    (b'{"a": "\\u003a", "b": 1, "b": 2}', "b"),
-    (b'{"t": [{"k": "a:b"}, {"k": "c", "k": "d"}]}', "k"),
-    (b'[{"a": 1, "a": 2}]', "a"),  # before "not an object"
-    (b'{"a": {"x": 1, "x": 2}, "b": NaN}', "x"),  # before a bad number later in the body
-    (b'{"a": {"x": 1, "x": 2}, "b": ', "x"),  # before the syntax error
-    (b'{"a": {"x": 1, "x": 2}, "b": ' + b"[" * 40 + b"]" * 40 + b"}", "x"),  # before "too deep"
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        (b'{"a": "x:y", "a": "z"}', "a"),  # the ':' of the value lost to the repeat
+        (b'{"a": "z", "b": {"c": "arn:aws:x", "c": 1}}', "c"),
+        (b'{"k\\u003a": 1, "k:": 2}', "k:"),  # the same key, once escaped
+        (b'{"a": "\\u003a", "b": 1, "b": 2}', "b"),
+        (b'{"t": [{"k": "a:b"}, {"k": "c", "k": "d"}]}', "k"),
+        (b'[{"a": 1, "a": 2}]', "a"),  # before "not an object"
+        (b'{"a": {"x": 1, "x": 2}, "b": NaN}', "x"),  # before a bad number later in the body
+        (b'{"a": {"x": 1, "x": 2}, "b": ', "x"),  # before the syntax error
+        (b'{"a": {"x": 1, "x": 2}, "b": ' + b"[" * 40 + b"]" * 40 + b"}", "x"),  # before "too deep"
+    ],
+)
 def test_a_repeated_key_at_any_level_is_refused_first(body, field):
     assert refusal(body) == f"Duplicate field '{field}'"
 
 
-@pytest.mark.parametrize("body", [
-    b'{"RoleArn": "arn:aws:iam::123456789012:role/R", "Tags": [{"Key": "a:b", "Value": "::"}]}',
-    b'{"k:": "v", "k\\u003b": "\\u003a"}',
-    b'\xef\xbb\xbf {"a": ["b:c", {"d": "e"}]}\r\n',
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"RoleArn": "arn:aws:iam::123456789012:role/R", "Tags": [{"Key": "a:b", "Value": "::"}]}',
+        b'{"k:": "v", "k\\u003b": "\\u003a"}',
+        b'\xef\xbb\xbf {"a": ["b:c", {"d": "e"}]}\r\n',
+    ],
+)
 def test_colons_in_strings_are_not_taken_for_repeated_keys(body):
     assert parse_body(body) == json.loads(body.decode("utf-8-sig"))
 
 
-@pytest.mark.parametrize("body", [b'\x0c{"a": 1}', b'\xef\xbb\xbf\xef\xbb\xbf{}', b'{"a": 1} {}', b'{"a": 1e999}'])
+@pytest.mark.parametrize("body", [b'\x0c{"a": 1}', b"\xef\xbb\xbf\xef\xbb\xbf{}", b'{"a": 1} {}', b'{"a": 1e999}'])
 def test_what_json_refuses_stays_refused(body):
     refusal(body)
 
 
 def test_serialize_keeps_the_shape_order_and_members_and_rounds_timestamps():
-    item = {"Version": 2, "Bogus": 1, "LastModifiedTime": 7, "FailureReason": None, "ImageArn": "a",
-            "CreationTime": 1.23456}
+    item = {
+        "Version": 2,
+        "Bogus": 1,
+        "LastModifiedTime": 7,
+        "FailureReason": None,
+        "ImageArn": "a",
+        "CreationTime": 1.23456,
+    }
     result = {"NextToken": "t", "ImageVersions": [item, {}], "Extra": "x"}
     assert serialize(operation_model("ListImageVersions").output_shape, result) == (
-        b'{"ImageVersions":[{"CreationTime":1.235,"ImageArn":"a","LastModifiedTime":7,"Version":2},{}],'
-        b'"NextToken":"t"}')
+        b'{"ImageVersions":[{"CreationTime":1.235,"ImageArn":"a","LastModifiedTime":7,"Version":2},{}],"NextToken":"t"}'
+    )
     assert serialize(None, {"a": 1}) == b"{}"
 
 

@@ -1,14 +1,15 @@
 """Time control: advance() moves the service clock, settle() completes every pending transition."""
+
 import time
-from datetime import timezone
+from datetime import UTC
 
 import botocore.waiter
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import BASE, ROLE, error_of
 from smimages.admin import ControlError
 from smimages.clock import ManualClock, ShiftedClock
+from support import BASE, ROLE, error_of
 
 
 @pytest.mark.smimages(transition_delay=30)
@@ -51,7 +52,7 @@ def test_settle_completes_every_pending_transition(smimages, sagemaker_client):
 def test_the_mock_clock_stands_still_at_the_current_time(smimages, sagemaker_client):
     sagemaker_client.create_image(ImageName="img", RoleArn=ROLE)
     created = sagemaker_client.describe_image(ImageName="img")["CreationTime"]
-    assert created.tzinfo is not None and abs(created.astimezone(timezone.utc).timestamp() - time.time()) < 60
+    assert created.tzinfo is not None and abs(created.astimezone(UTC).timestamp() - time.time()) < 60
     time.sleep(0.01)
     assert smimages.now() == created.timestamp()
 

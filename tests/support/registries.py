@@ -1,5 +1,6 @@
 """Real registries for tests: Debian's docker-registry (CNCF Distribution) on loopback ports, pushes through its
 HTTP API, a Bearer token service, TLS certificates, and scripted stand-ins for misbehaving registries."""
+
 import base64
 import datetime
 import gzip
@@ -22,21 +23,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import bcrypt
-import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
+
+from smimages.net import free_port
 
 REGISTRY_BINARY = "docker-registry"
 DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
-_LAYER_TYPES = {"docker": ("application/vnd.docker.container.image.v1+json",
-                           "application/vnd.docker.image.rootfs.diff.tar.gzip", DOCKER_MANIFEST),
-                "oci": ("application/vnd.oci.image.config.v1+json",
-                        "application/vnd.oci.image.layer.v1.tar+gzip", OCI_MANIFEST)}
+_LAYER_TYPES = {
+    "docker": (
+        "application/vnd.docker.container.image.v1+json",
+        "application/vnd.docker.image.rootfs.diff.tar.gzip",
+        DOCKER_MANIFEST,
+    ),
+    "oci": ("application/vnd.oci.image.config.v1+json", "application/vnd.oci.image.layer.v1.tar+gzip", OCI_MANIFEST),
+}
 
 
 # -- installing and running the registry -----------------------------------------------------------------------
@@ -49,8 +55,9 @@ def ensure_registry_binary() -> str:
     """The docker-registry executable; installs Debian's package when missing (as root, like CI). Raises with the
     installer's output when that fails: these tests never skip."""
     with _install_lock:
-        found = shutil.which(REGISTRY_BINARY) or ("/usr/bin/docker-registry" if os.path.exists(
-            "/usr/bin/docker-registry") else None)
+        found = shutil.which(REGISTRY_BINARY) or (
+            "/usr/bin/docker-registry" if os.path.exists("/usr/bin/docker-registry") else None
+        )
         if found:
             return found
         if _install_failure:
@@ -66,15 +73,26 @@ def ensure_registry_binary() -> str:
 def _install() -> str:
     """apt-get update, then apt-get install docker-registry; the service it would start is not used."""
     if os.geteuid() != 0:
-        raise RuntimeError("docker-registry is not installed and installing it needs root: "
-                           "run `apt-get update && apt-get install -y docker-registry`")
+        raise RuntimeError(
+            "docker-registry is not installed and installing it needs root: "
+            "run `apt-get update && apt-get install -y docker-registry`"
+        )
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     log = []
-    for command in (["apt-get", "-o", "DPkg::Lock::Timeout=120", "update", "-qq"],
-                    ["apt-get", "-o", "DPkg::Lock::Timeout=120", "install", "-y", "-qq",
-                     "--no-install-recommends", "docker-registry"]):
-        done = subprocess.run(command, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                              timeout=600)
+    for command in (
+        ["apt-get", "-o", "DPkg::Lock::Timeout=120", "update", "-qq"],
+        [
+            "apt-get",
+            "-o",
+            "DPkg::Lock::Timeout=120",
+            "install",
+            "-y",
+            "-qq",
+            "--no-install-recommends",
+            "docker-registry",
+        ],
+    ):
+        done = subprocess.run(command, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=600)
         log.append(f"$ {' '.join(command)} -> {done.returncode}\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
         if done.returncode != 0:
             raise RuntimeError("installing docker-registry failed:\n" + "\n".join(log))
@@ -82,12 +100,6 @@ def _install() -> str:
     if not os.path.exists(found):
         raise RuntimeError("docker-registry installed but not found on PATH:\n" + "\n".join(log))
     return found
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class RegistryServer:
@@ -115,9 +127,21 @@ class RegistryServer:
         return f"{'https' if self.tls else 'http'}://{self.host}"
 
     def _config(self) -> str:
-        lines = ["version: 0.1", "log:", "  level: warn", "  accesslog:", "    disabled: true", "storage:",
-                 "  filesystem:", f"    rootdirectory: {self.workdir / 'data'}", "  delete:", "    enabled: true",
-                 "http:", f"  addr: 127.0.0.1:{self.port}", f"  secret: {uuid.uuid4().hex}"]
+        lines = [
+            "version: 0.1",
+            "log:",
+            "  level: warn",
+            "  accesslog:",
+            "    disabled: true",
+            "storage:",
+            "  filesystem:",
+            f"    rootdirectory: {self.workdir / 'data'}",
+            "  delete:",
+            "    enabled: true",
+            "http:",
+            f"  addr: 127.0.0.1:{self.port}",
+            f"  secret: {uuid.uuid4().hex}",
+        ]
         if self.tls:
             lines += ["  tls:", f"    certificate: {self.tls[0]}", f"    key: {self.tls[1]}"]
         if self.auth and "htpasswd" in self.auth:
@@ -133,8 +157,9 @@ class RegistryServer:
             config = self.workdir / "config.yml"
             config.write_text(self._config())
             log = open(self.workdir / "registry.log", "wb")
-            self.proc = subprocess.Popen([self.binary, "serve", str(config)], stdout=log, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL)
+            self.proc = subprocess.Popen(
+                [self.binary, "serve", str(config)], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            )
             log.close()
             if self._wait_ready():
                 return self
@@ -149,8 +174,11 @@ class RegistryServer:
             if self.proc.poll() is not None:
                 return False
             try:
-                conn = (http.client.HTTPSConnection("127.0.0.1", self.port, timeout=1, context=context) if self.tls
-                        else http.client.HTTPConnection("127.0.0.1", self.port, timeout=1))
+                conn = (
+                    http.client.HTTPSConnection("127.0.0.1", self.port, timeout=1, context=context)
+                    if self.tls
+                    else http.client.HTTPConnection("127.0.0.1", self.port, timeout=1)
+                )
                 conn.request("GET", "/v2/")
                 status = conn.getresponse().status
                 conn.close()
@@ -187,6 +215,7 @@ def docker_config(path: Path, auths: dict[str, tuple[str, str]]) -> Path:
 
 # -- certificates ------------------------------------------------------------------------------------------------
 
+
 @dataclass
 class KeyPair:
     key: rsa.RSAPrivateKey
@@ -199,33 +228,53 @@ def _name(common_name: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
 
 
-def make_certificate(directory: Path, stem: str, common_name: str, issuer: KeyPair | None = None,
-                     ca: bool = False, sans: tuple[str, ...] = ()) -> KeyPair:
+def make_certificate(
+    directory: Path,
+    stem: str,
+    common_name: str,
+    issuer: KeyPair | None = None,
+    ca: bool = False,
+    sans: tuple[str, ...] = (),
+) -> KeyPair:
     """An RSA key and a certificate (self-signed without an issuer), written as PEM files."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     signer_key = issuer.key if issuer else key
-    builder = (x509.CertificateBuilder().subject_name(_name(common_name))
-               .issuer_name(issuer.cert.subject if issuer else _name(common_name))
-               .public_key(key.public_key()).serial_number(x509.random_serial_number())
-               .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=2))
-               .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-               .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-               .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(signer_key.public_key()),
-                              critical=False))
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(_name(common_name))
+        .issuer_name(issuer.cert.subject if issuer else _name(common_name))
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=2))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(signer_key.public_key()), critical=False)
+    )
     if ca:
-        builder = builder.add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
-                                                      content_commitment=False, key_encipherment=False,
-                                                      data_encipherment=False, key_agreement=False,
-                                                      encipher_only=False, decipher_only=False), critical=True)
+        builder = builder.add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
     else:
-        builder = builder.add_extension(x509.ExtendedKeyUsage([x509.ExtendedKeyUsageOID.SERVER_AUTH]),
-                                        critical=False)
+        builder = builder.add_extension(x509.ExtendedKeyUsage([x509.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
     if sans:
         names = []
         for san in sans:
             try:
                 import ipaddress
+
                 names.append(x509.IPAddress(ipaddress.ip_address(san)))
             except ValueError:
                 names.append(x509.DNSName(san))
@@ -233,8 +282,11 @@ def make_certificate(directory: Path, stem: str, common_name: str, issuer: KeyPa
     cert = builder.sign(signer_key, hashes.SHA256())
     cert_path, key_path = directory / f"{stem}.crt", directory / f"{stem}.key"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+        )
+    )
     return KeyPair(key, cert, cert_path, key_path)
 
 
@@ -245,6 +297,7 @@ def tls_pair(directory: Path) -> tuple[KeyPair, KeyPair]:
 
 
 # -- a Bearer token service ------------------------------------------------------------------------------------
+
 
 def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
@@ -258,8 +311,14 @@ class TokenServer:
     user may have on that repository (`grants`: user -> repository names, "*" for all). Tokens are RS256 JWTs
     whose x5c header carries the certificate the registry trusts (its rootcertbundle)."""
 
-    def __init__(self, workdir: Path, users: dict[str, str], grants: dict[str, set[str]],
-                 service: str = "smimages-test-registry", issuer: str = "smimages-test-token-issuer"):
+    def __init__(
+        self,
+        workdir: Path,
+        users: dict[str, str],
+        grants: dict[str, set[str]],
+        service: str = "smimages-test-registry",
+        issuer: str = "smimages-test-token-issuer",
+    ):
         self.users, self.grants, self.service, self.issuer = users, grants, service, issuer
         self.signing = make_certificate(workdir, "token-signing", "smimages test token signer")
         self.requests: list[dict] = []
@@ -277,8 +336,14 @@ class TokenServer:
         self._thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
 
     def registry_auth(self) -> dict:
-        return {"token": {"realm": self.realm, "service": self.service, "issuer": self.issuer,
-                          "rootcertbundle": str(self.signing.cert_path)}}
+        return {
+            "token": {
+                "realm": self.realm,
+                "service": self.service,
+                "issuer": self.issuer,
+                "rootcertbundle": str(self.signing.cert_path),
+            }
+        }
 
     def start(self) -> "TokenServer":
         self._thread.start()
@@ -312,8 +377,16 @@ class TokenServer:
         now = int(time.time())
         der = self.signing.cert.public_bytes(serialization.Encoding.DER)
         head = {"typ": "JWT", "alg": "RS256", "x5c": [base64.b64encode(der).decode()]}
-        claims = {"iss": self.issuer, "sub": subject, "aud": self.service, "exp": now + 300, "nbf": now - 10,
-                  "iat": now, "jti": uuid.uuid4().hex, "access": access}
+        claims = {
+            "iss": self.issuer,
+            "sub": subject,
+            "aud": self.service,
+            "exp": now + 300,
+            "nbf": now - 10,
+            "iat": now,
+            "jti": uuid.uuid4().hex,
+            "access": access,
+        }
         signing_input = f"{_b64url(json.dumps(head).encode())}.{_b64url(json.dumps(claims).encode())}"
         signature = self.signing.key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
         return f"{signing_input}.{_b64url(signature)}"
@@ -331,6 +404,7 @@ def _reply(handler, status: int, document: dict, headers: dict | None = None) ->
 
 
 # -- pushing images through the registry HTTP API --------------------------------------------------------------
+
 
 def sha256(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
@@ -351,25 +425,34 @@ class Pusher:
         if self.token_server is not None:
             if repository not in self._tokens:
                 user = self.basic[0] if self.basic else ""
-                self._tokens[repository] = self.token_server.token(user, [
-                    {"type": "repository", "name": repository, "actions": ["pull", "push"]}])
+                self._tokens[repository] = self.token_server.token(
+                    user, [{"type": "repository", "name": repository, "actions": ["pull", "push"]}]
+                )
             return {"Authorization": f"Bearer {self._tokens[repository]}"}
         if self.basic is not None:
             return {"Authorization": "Basic " + base64.b64encode(":".join(self.basic).encode()).decode()}
         return {}
 
-    def _request(self, method: str, url: str, repository: str, body: bytes = b"",
-                 headers: dict | None = None) -> http.client.HTTPResponse:
+    def _request(
+        self, method: str, url: str, repository: str, body: bytes = b"", headers: dict | None = None
+    ) -> http.client.HTTPResponse:
         parts = urllib.parse.urlsplit(url if "://" in url else self.registry.url + url)
         if parts.scheme == "https":
-            context = ssl.create_default_context(cafile=str(self.ca_file)) if self.ca_file else \
-                ssl._create_unverified_context()
+            context = (
+                ssl.create_default_context(cafile=str(self.ca_file))
+                if self.ca_file
+                else ssl._create_unverified_context()
+            )
             conn = http.client.HTTPSConnection(parts.hostname, parts.port, timeout=10, context=context)
         else:
             conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
         path = parts.path + (f"?{parts.query}" if parts.query else "")
-        conn.request(method, path, body=body, headers={**self._authorization(repository), **(headers or {}),
-                                                       "Content-Length": str(len(body))})
+        conn.request(
+            method,
+            path,
+            body=body,
+            headers={**self._authorization(repository), **(headers or {}), "Content-Length": str(len(body))},
+        )
         response = conn.getresponse()
         response.data = response.read()
         conn.close()
@@ -381,31 +464,47 @@ class Pusher:
         assert started.status == 202, (started.status, started.data)
         location = started.headers["Location"]
         separator = "&" if "?" in location else "?"
-        done = self._request("PUT", f"{location}{separator}digest={digest}", repository, data,
-                             {"Content-Type": "application/octet-stream"})
+        done = self._request(
+            "PUT",
+            f"{location}{separator}digest={digest}",
+            repository,
+            data,
+            {"Content-Type": "application/octet-stream"},
+        )
         assert done.status == 201, (done.status, done.data)
         return digest
 
     def manifest(self, repository: str, reference: str, document: dict, media_type: str) -> str:
         """PUTs a manifest under a tag (or its digest); returns the registry's Docker-Content-Digest."""
         body = json.dumps(document, indent=3).encode()
-        done = self._request("PUT", f"/v2/{repository}/manifests/{reference}", repository, body,
-                             {"Content-Type": media_type})
+        done = self._request(
+            "PUT", f"/v2/{repository}/manifests/{reference}", repository, body, {"Content-Type": media_type}
+        )
         assert done.status == 201, (done.status, done.data)
         assert done.headers["Docker-Content-Digest"] == sha256(body)
         return done.headers["Docker-Content-Digest"]
 
-    def image(self, repository: str, tag: str, kind: str = "docker", label: str = "",
-              architecture: str = "amd64") -> str:
+    def image(
+        self, repository: str, tag: str, kind: str = "docker", label: str = "", architecture: str = "amd64"
+    ) -> str:
         """A one-layer image ("docker": Docker V2 schema 2 media types, "oci": OCI ones); returns its digest."""
         config_type, layer_type, manifest_type = _LAYER_TYPES[kind]
         layer_tar = _tar({"hello.txt": f"{repository}:{tag} {label} {architecture}\n".encode()})
         layer = gzip.compress(layer_tar, mtime=0)
-        config = json.dumps({"architecture": architecture, "os": "linux", "config": {},
-                             "rootfs": {"type": "layers", "diff_ids": [sha256(layer_tar)]}}).encode()
-        document = {"schemaVersion": 2, "mediaType": manifest_type,
-                    "config": {"mediaType": config_type, "size": len(config), "digest": self.blob(repository, config)},
-                    "layers": [{"mediaType": layer_type, "size": len(layer), "digest": self.blob(repository, layer)}]}
+        config = json.dumps(
+            {
+                "architecture": architecture,
+                "os": "linux",
+                "config": {},
+                "rootfs": {"type": "layers", "diff_ids": [sha256(layer_tar)]},
+            }
+        ).encode()
+        document = {
+            "schemaVersion": 2,
+            "mediaType": manifest_type,
+            "config": {"mediaType": config_type, "size": len(config), "digest": self.blob(repository, config)},
+            "layers": [{"mediaType": layer_type, "size": len(layer), "digest": self.blob(repository, layer)}],
+        }
         return self.manifest(repository, tag, document, manifest_type)
 
     def index(self, repository: str, tag: str, entries: list[tuple[str, str, str]], kind: str = "docker") -> str:
@@ -414,17 +513,28 @@ class Pusher:
         media_type = DOCKER_LIST if kind == "docker" else OCI_INDEX
         manifests = []
         for digest, entry_type, architecture in entries:
-            size = len(self._request("GET", f"/v2/{repository}/manifests/{digest}", repository,
-                                     headers={"Accept": entry_type}).data)
-            manifests.append({"mediaType": entry_type, "size": size, "digest": digest,
-                              "platform": {"architecture": architecture, "os": "linux"}})
-        return self.manifest(repository, tag, {"schemaVersion": 2, "mediaType": media_type, "manifests": manifests},
-                             media_type)
+            size = len(
+                self._request(
+                    "GET", f"/v2/{repository}/manifests/{digest}", repository, headers={"Accept": entry_type}
+                ).data
+            )
+            manifests.append(
+                {
+                    "mediaType": entry_type,
+                    "size": size,
+                    "digest": digest,
+                    "platform": {"architecture": architecture, "os": "linux"},
+                }
+            )
+        return self.manifest(
+            repository, tag, {"schemaVersion": 2, "mediaType": media_type, "manifests": manifests}, media_type
+        )
 
     def registry_digest(self, repository: str, reference: str, accept: str = DOCKER_MANIFEST) -> str:
         """Docker-Content-Digest as the registry answers a HEAD for a manifest."""
-        response = self._request("HEAD", f"/v2/{repository}/manifests/{reference}", repository,
-                                 headers={"Accept": accept})
+        response = self._request(
+            "HEAD", f"/v2/{repository}/manifests/{reference}", repository, headers={"Accept": accept}
+        )
         assert response.status == 200, response.status
         return response.headers["Docker-Content-Digest"]
 
@@ -440,6 +550,7 @@ def _tar(files: dict[str, bytes]) -> bytes:
 
 
 # -- stand-ins for what a healthy registry never does ----------------------------------------------------------
+
 
 class ScriptedRegistry:
     """An HTTP server in a thread answering each GET from `script(handler, count)` -> (status, headers, body).
@@ -498,15 +609,3 @@ class SilentPort:
 def closed_port() -> str:
     """host:port on loopback where nothing listens."""
     return f"127.0.0.1:{free_port()}"
-
-
-@pytest.fixture(scope="module")
-def basic_registry(tmp_path_factory):
-    """A registry behind htpasswd (bcrypt) Basic authentication (bob / s3cret) holding private/app:1: (server,
-    digest). Test modules use it by importing it."""
-    workdir = tmp_path_factory.mktemp("basic-registry")
-    server = RegistryServer(workdir, auth={"htpasswd": write_htpasswd(workdir / "htpasswd", {"bob": "s3cret"})})
-    server.start()
-    digest = Pusher(server, basic=("bob", "s3cret")).image("private/app", "1")
-    yield server, digest
-    server.stop()

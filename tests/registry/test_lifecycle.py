@@ -2,6 +2,7 @@
 (Debian's docker-registry on loopback ports) and ends its CREATING in CREATED (ContainerImage pinned by the
 registry's digest) or CREATE_FAILED (FailureReason), on both store backends; claims under a lease, the transition
 delay, faults, deletes, and real servers killed in the middle."""
+
 import json
 import signal
 import subprocess
@@ -13,15 +14,19 @@ from botocore.exceptions import ClientError, WaiterError
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
-from conftest import ROLE, error_of
-from registry_support import basic_registry  # noqa: F401  (a fixture)
-from registry_support import Pusher, RegistryServer, SilentPort, closed_port
 from smimages.operations.service import Settings
 from smimages.registry import RegistrySettings
 from smimages.registry.job import GAVE_UP, MAX_ATTEMPTS, ResolveVersions, default_lease
 from smimages.store.schema import image_versions
 from smimages.testing import InProcess
 from smimages.worker import TransitionWorker, default_jobs
+from support import ROLE, error_of
+from support.registries import (
+    Pusher,
+    RegistryServer,
+    SilentPort,
+    closed_port,
+)
 
 ECR = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
 DELAY = 30
@@ -33,6 +38,7 @@ def prefix(image: str) -> str:
 
 
 # -- registries and services -------------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory):
@@ -52,8 +58,9 @@ def make(db_url):
     made = []
 
     def build(delay: float = 0, lease: float | None = None, **registry) -> InProcess:
-        settings = Settings(transition_delay=delay, registry_lease=lease,
-                            registry=RegistrySettings(check=True, **{**FAST, **registry}))
+        settings = Settings(
+            transition_delay=delay, registry_lease=lease, registry=RegistrySettings(check=True, **{**FAST, **registry})
+        )
         service = InProcess(db_url, settings)
         made.append(service)
         sm = service.client()
@@ -75,8 +82,7 @@ def describe(service, version=1) -> dict:
 
 def stored_version(service, version=1) -> dict:
     with service.service.store.transaction() as tx:
-        return dict(tx.conn.execute(select(image_versions).where(image_versions.c.version == version))
-                    .mappings().one())
+        return dict(tx.conn.execute(select(image_versions).where(image_versions.c.version == version)).mappings().one())
 
 
 def check(service, base_image: str) -> dict:
@@ -92,15 +98,18 @@ def check(service, base_image: str) -> dict:
 
 # -- outcomes ----------------------------------------------------------------------------------------------------
 
+
 def test_found_through_a_mirror_pins_the_registry_digest_under_the_ecr_host(make, registry):
     server, digest = registry
     service = make(mirrors={ECR: server.url})
     done = check(service, f"{ECR}/team/app:1.0")
     assert (done["ImageVersionStatus"], done["BaseImage"], done["ContainerImage"]) == (
-        "CREATED", f"{ECR}/team/app:1.0", f"{ECR}/team/app@{digest}")
+        "CREATED",
+        f"{ECR}/team/app:1.0",
+        f"{ECR}/team/app@{digest}",
+    )
     assert "FailureReason" not in done
-    assert service.client().list_image_versions(ImageName="img")["ImageVersions"][0]["ImageVersionStatus"] == \
-        "CREATED"
+    assert service.client().list_image_versions(ImageName="img")["ImageVersions"][0]["ImageVersionStatus"] == "CREATED"
     row = stored_version(service)
     assert (row["resolve_due"], row["resolve_owner"], row["resolve_attempts"]) == (None, None, 1)
 
@@ -124,16 +133,24 @@ def test_a_base_image_pinned_by_digest_is_checked(make, registry):
     assert missing["ImageVersionStatus"] == "CREATE_FAILED" and "ContainerImage" not in missing
     assert missing["FailureReason"] == prefix(image) + (
         f"the image with digest {absent} does not exist in the repository 'team/app' in the registry {ECR} "
-        f"(mirror {server.url}).")
+        f"(mirror {server.url})."
+    )
 
 
-@pytest.mark.parametrize("base, reason", [
-    ("team/app:9.9", "the tag '9.9' does not exist in the repository 'team/app' in the registry {registry}."),
-    ("team/nothing:1.0", "the repository 'team/nothing' does not exist in the registry {registry}."),
-    ("team/app:oci", "the image has an OCI image manifest (application/vnd.oci.image.manifest.v1+json), which is "
-                     "not supported. Use an image with a Docker image manifest V2, schema 2, for example one pushed "
-                     "with skopeo copy --format v2s2."),
-], ids=["missing-tag", "missing-repository", "oci-manifest"])
+@pytest.mark.parametrize(
+    "base, reason",
+    [
+        ("team/app:9.9", "the tag '9.9' does not exist in the repository 'team/app' in the registry {registry}."),
+        ("team/nothing:1.0", "the repository 'team/nothing' does not exist in the registry {registry}."),
+        (
+            "team/app:oci",
+            "the image has an OCI image manifest (application/vnd.oci.image.manifest.v1+json), which is "
+            "not supported. Use an image with a Docker image manifest V2, schema 2, for example one pushed "
+            "with skopeo copy --format v2s2.",
+        ),
+    ],
+    ids=["missing-tag", "missing-repository", "oci-manifest"],
+)
 def test_registry_answers_that_fail_the_version(make, registry, base, reason):
     server, _ = registry
     image = f"{ECR}/{base}"
@@ -148,8 +165,10 @@ def test_refused_credentials_fail_the_version_and_right_ones_pass(make, basic_re
     image = f"{server.host}/private/app:1"
     wrong = json.dumps({"auths": {server.host: {"username": "bob", "password": "wrong"}}})
     failed = check(make(auth_json=wrong), image)
-    assert (failed["ImageVersionStatus"], failed["FailureReason"]) == ("CREATE_FAILED", prefix(image) + (
-        f"the registry {server.host} refused the configured credentials (HTTP 401)."))
+    assert (failed["ImageVersionStatus"], failed["FailureReason"]) == (
+        "CREATE_FAILED",
+        prefix(image) + (f"the registry {server.host} refused the configured credentials (HTTP 401)."),
+    )
     right = json.dumps({"auths": {server.host: {"username": "bob", "password": "s3cret"}}})
     done = check(make(auth_json=right), image)
     assert (done["ImageVersionStatus"], done["ContainerImage"]) == ("CREATED", f"{server.host}/private/app@{digest}")
@@ -161,8 +180,10 @@ def test_an_unreachable_registry_fails_the_version_after_its_retries(make):
     image = f"{host}/team/app:1.0"
     service = make(retries=1, timeout=1.0)
     failed = check(service, image)
-    assert (failed["ImageVersionStatus"], failed["FailureReason"]) == ("CREATE_FAILED", prefix(image) + (
-        f"the registry {host} could not be reached (connection to {host} refused)."))
+    assert (failed["ImageVersionStatus"], failed["FailureReason"]) == (
+        "CREATE_FAILED",
+        prefix(image) + (f"the registry {host} could not be reached (connection to {host} refused)."),
+    )
     assert stored_version(service)["resolve_attempts"] == 1
 
 
@@ -170,10 +191,12 @@ def test_an_invalid_base_image_fails_without_a_registry(make):
     failed = check(make(), "my-repo:1.0")
     assert failed["FailureReason"] == prefix("my-repo:1.0") + (
         "BaseImage is not a valid image URI (it does not start with a registry host). "
-        "Use <registry>/<repository>:<tag> or <registry>/<repository>@sha256:<digest>.")
+        "Use <registry>/<repository>:<tag> or <registry>/<repository>@sha256:<digest>."
+    )
 
 
 # -- the lifecycle around the check --------------------------------------------------------------------------------
+
 
 def passes(service) -> None:
     """Runs worker passes (default jobs, as `serve` runs them) until nothing is due at the current time."""
@@ -184,8 +207,10 @@ def passes(service) -> None:
 
 def test_with_the_check_off_nothing_changes(db_url, registry):
     service = InProcess(db_url, Settings())
-    assert [job.name for job in default_jobs(service.service.settings)] == ["materialize-image_versions",
-                                                                    "materialize-images"]
+    assert [job.name for job in default_jobs(service.service.settings)] == [
+        "materialize-image_versions",
+        "materialize-images",
+    ]
     sm = service.client()
     sm.create_image(ImageName="img", RoleArn=ROLE)
     base = f"{registry[0].host}/team/app:9.9"  # not in the registry: it is never asked
@@ -199,7 +224,7 @@ def test_with_the_check_off_nothing_changes(db_url, registry):
 def test_the_outcome_shows_no_earlier_than_the_transition_delay_allows(make, registry):
     server, digest = registry
     service = make(delay=DELAY, mirrors={ECR: server.url})
-    assert [job.name for job in default_jobs(service.service.settings)][0] == "registry-resolve"
+    assert next(job.name for job in default_jobs(service.service.settings)) == "registry-resolve"
     sm = service.client()
     sm.create_image_version(ImageName="img", BaseImage=f"{ECR}/team/app:1.0")
     created = describe(service)["CreationTime"]
@@ -234,19 +259,25 @@ def test_an_injected_failure_wins_and_needs_no_check(make):
     assert stored_version(service)["resolve_due"] is None
     service.settle()
     failed = describe(service)
-    assert (failed["ImageVersionStatus"], failed["FailureReason"]) == ("CREATE_FAILED",
-                                                                       "Failed to pull the container image.")
+    assert (failed["ImageVersionStatus"], failed["FailureReason"]) == (
+        "CREATE_FAILED",
+        "Failed to pull the container image.",
+    )
 
 
 def test_a_version_being_checked_is_busy_and_replays_its_client_token(make, registry):
     service = make(mirrors={ECR: registry[0].url})
     sm = service.client()
     arn = sm.create_image_version(ImageName="img", BaseImage=f"{ECR}/team/app:1.0", ClientToken="t")
-    assert sm.create_image_version(ImageName="img", BaseImage=f"{ECR}/team/app:1.0",
-                                   ClientToken="t")["ImageVersionArn"] == arn["ImageVersionArn"]
+    assert (
+        sm.create_image_version(ImageName="img", BaseImage=f"{ECR}/team/app:1.0", ClientToken="t")["ImageVersionArn"]
+        == arn["ImageVersionArn"]
+    )
     version_arn = "arn:aws:sagemaker:us-east-1:000000000000:image-version/img/1"
-    for call in (lambda: sm.delete_image_version(ImageName="img", Version=1),
-                 lambda: sm.update_image_version(ImageName="img", Version=1, ReleaseNotes="x")):
+    for call in (
+        lambda: sm.delete_image_version(ImageName="img", Version=1),
+        lambda: sm.update_image_version(ImageName="img", Version=1, ReleaseNotes="x"),
+    ):
         with pytest.raises(ClientError) as exc:
             call()
         assert error_of(exc) == ("ResourceInUse", f"ImageVersion ({version_arn}) is being created")
@@ -276,7 +307,11 @@ def test_deleting_the_image_while_its_version_is_checked_writes_nothing(make, re
     assert finish(service, job, item, outcome) is False
     row = stored_version(service)
     assert (row["status"], row["pending_status"], row["due_at"], row["container_image"]) == (
-        "CREATING", None, None, None)
+        "CREATING",
+        None,
+        None,
+        None,
+    )
     assert claim(service, job) == []  # a version of an image going away is not checked again
     service.settle()
     with pytest.raises(ClientError) as exc:
@@ -334,16 +369,18 @@ def test_a_check_interrupted_again_and_again_is_given_up(make, registry):
     service.settle()
     failed = describe(service)
     assert (failed["ImageVersionStatus"], failed["FailureReason"]) == (
-        "CREATE_FAILED", GAVE_UP.format(image=image, attempts=MAX_ATTEMPTS))
+        "CREATE_FAILED",
+        GAVE_UP.format(image=image, attempts=MAX_ATTEMPTS),
+    )
     assert failed["FailureReason"] == prefix(image) + (
-        "the registry check was interrupted 3 times (the worker running it stopped) and was given up.")
+        "the registry check was interrupted 3 times (the worker running it stopped) and was given up."
+    )
 
 
 @pytest.mark.postgres
 def test_workers_skip_a_check_another_transaction_is_claiming(pg_url, registry):
     """FOR UPDATE SKIP LOCKED: a claim in progress elsewhere is skipped, not waited for."""
-    service = InProcess(pg_url, Settings(registry=RegistrySettings(check=True, mirrors={ECR: registry[0].url},
-                                                                   **FAST)))
+    service = InProcess(pg_url, Settings(registry=RegistrySettings(check=True, mirrors={ECR: registry[0].url}, **FAST)))
     sm = service.client()
     sm.create_image(ImageName="img", RoleArn=ROLE)
     for _ in range(2):
@@ -381,18 +418,21 @@ def test_the_in_process_mock_checks_versions_when_settled(registry):
 
 # -- real servers ---------------------------------------------------------------------------------------------------
 
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def server_db(request, tmp_path):
     """A database for server processes: a SQLite file, or a new PostgreSQL schema."""
-    return f"sqlite:///{tmp_path / 'state.db'}" if request.param == "sqlite" else request.getfixturevalue(
-        "postgres").schema()
+    return (
+        f"sqlite:///{tmp_path / 'state.db'}"
+        if request.param == "sqlite"
+        else request.getfixturevalue("postgres").schema()
+    )
 
 
 def stored(db: str, sql: str):
     """One row read straight from the database, as an operator would look at it."""
     url = make_url(db)
-    engine = create_engine(url.set(drivername="postgresql+psycopg") if url.get_backend_name() == "postgresql"
-                           else url)
+    engine = create_engine(url.set(drivername="postgresql+psycopg") if url.get_backend_name() == "postgresql" else url)
     try:
         with engine.connect() as conn:
             return conn.execute(text(sql)).mappings().first()
@@ -403,8 +443,12 @@ def stored(db: str, sql: str):
 def test_waiters_over_a_socket_succeed_and_fail_with_the_registry(server_factory, server_db, registry):
     """Settings from the environment, as a deployment's environment file gives them."""
     server, digest = registry
-    env = {"SMIMAGES_REGISTRY_CHECK": "on", "SMIMAGES_REGISTRY_MIRROR": f"{ECR}={server.url}",
-           "SMIMAGES_REGISTRY_TIMEOUT": "2", "SMIMAGES_REGISTRY_RETRIES": "0"}
+    env = {
+        "SMIMAGES_REGISTRY_CHECK": "on",
+        "SMIMAGES_REGISTRY_MIRROR": f"{ECR}={server.url}",
+        "SMIMAGES_REGISTRY_TIMEOUT": "2",
+        "SMIMAGES_REGISTRY_RETRIES": "0",
+    }
     smimages = server_factory("--db", server_db, "--transition-delay", "1", env=env).start()
     sm = smimages.client()
     sm.create_image(ImageName="img", RoleArn=ROLE)
@@ -422,7 +466,8 @@ def test_waiters_over_a_socket_succeed_and_fail_with_the_registry(server_factory
         sm.get_waiter("image_version_created").wait(ImageName="img", Version=2, WaiterConfig=wait)
     assert exc.value.last_response["ImageVersionStatus"] == "CREATE_FAILED"
     assert exc.value.last_response["FailureReason"] == prefix(f"{ECR}/team/app:9.9") + (
-        f"the tag '9.9' does not exist in the repository 'team/app' in the registry {ECR} (mirror {server.url}).")
+        f"the tag '9.9' does not exist in the repository 'team/app' in the registry {ECR} (mirror {server.url})."
+    )
     log = smimages.stop()
     assert "registry check on (mirrors: " in log and "Traceback" not in log
 
@@ -434,15 +479,29 @@ def test_a_check_interrupted_by_a_killed_server_is_completed_after_its_lease(ser
     server, digest = registry
     lease = 3
     with SilentPort() as silent:
-        doomed = server_factory("--db", server_db, "--registry-check", "on", "--registry-mirror",
-                                f"{ECR}=http://{silent.host}", "--registry-timeout", "60", "--registry-retries", "0",
-                                "--registry-lease", str(lease), "--log-level", "warning").start()
+        doomed = server_factory(
+            "--db",
+            server_db,
+            "--registry-check",
+            "on",
+            "--registry-mirror",
+            f"{ECR}=http://{silent.host}",
+            "--registry-timeout",
+            "60",
+            "--registry-retries",
+            "0",
+            "--registry-lease",
+            str(lease),
+            "--log-level",
+            "warning",
+        ).start()
         sm = doomed.client()
         sm.create_image(ImageName="img", RoleArn=ROLE)
         sm.create_image_version(ImageName="img", BaseImage=f"{ECR}/team/app:1.0")
         deadline = time.monotonic() + 10
-        while not (claimed := stored(server_db, "SELECT resolve_owner, resolve_due, resolve_attempts "
-                                                "FROM image_versions"))["resolve_owner"]:
+        while not (
+            claimed := stored(server_db, "SELECT resolve_owner, resolve_due, resolve_attempts FROM image_versions")
+        )["resolve_owner"]:
             assert time.monotonic() < deadline, "the first server never claimed the check"
             time.sleep(0.05)
         assert claimed["resolve_attempts"] == 1
@@ -451,14 +510,19 @@ def test_a_check_interrupted_by_a_killed_server_is_completed_after_its_lease(ser
     worker = None
     if make_url(server_db).get_backend_name() == "postgresql":
         survivor = server_factory("--db", server_db, "--no-worker", *healthy).start()
-        worker = subprocess.Popen([sys.executable, "-m", "smimages", "worker", "--db", server_db, *healthy],
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "smimages", "worker", "--db", server_db, *healthy],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
     else:
         survivor = server_factory("--db", server_db, *healthy).start()
     try:
         sm = survivor.client()
-        sm.get_waiter("image_version_created").wait(ImageName="img", Version=1,
-                                                    WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+        sm.get_waiter("image_version_created").wait(
+            ImageName="img", Version=1, WaiterConfig={"Delay": 1, "MaxAttempts": 30}
+        )
         done = sm.describe_image_version(ImageName="img", Version=1)
         assert done["ContainerImage"] == f"{ECR}/team/app@{digest}"
         # taken over no earlier than the first lease's expiry (to the millisecond timestamps carry)
@@ -473,15 +537,27 @@ def test_a_check_interrupted_by_a_killed_server_is_completed_after_its_lease(ser
     assert "Traceback" not in survivor.stop()
 
 
-@pytest.mark.parametrize("args, message", [
-    (["serve", "--registry-mirror", "nonsense"], "Error: registry mirror 'nonsense' must be HOST=URL, e.g. "
-                                                 "123456789012.dkr.ecr.us-east-1.amazonaws.com=http://127.0.0.1:5000"),
-    (["worker", "--registry-check", "maybe"], "Error: --registry-check must be on or off, not 'maybe'"),
-    (["serve", "--registry-ca-file", "/nonexistent/ca.pem"], "Error: registry CA file /nonexistent/ca.pem does "
-                                                               "not exist"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            ["serve", "--registry-mirror", "nonsense"],
+            "Error: registry mirror 'nonsense' must be HOST=URL, e.g. "
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com=http://127.0.0.1:5000",
+        ),
+        (["worker", "--registry-check", "maybe"], "Error: --registry-check must be on or off, not 'maybe'"),
+        (
+            ["serve", "--registry-ca-file", "/nonexistent/ca.pem"],
+            "Error: registry CA file /nonexistent/ca.pem does not exist",
+        ),
+    ],
+)
 def test_invalid_registry_settings_stop_the_command_at_start(args, message, tmp_path):
-    result = subprocess.run([sys.executable, "-m", "smimages", *args, "--db", f"sqlite:///{tmp_path / 's.db'}"],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "smimages", *args, "--db", f"sqlite:///{tmp_path / 's.db'}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1] == message

@@ -1,5 +1,6 @@
 """The store's read path: SQLite file reads on each thread's own open connection, and an image with one of its
 versions found in one statement. Neither may change what a read sees."""
+
 import gc
 import sqlite3
 import threading
@@ -9,11 +10,10 @@ import pytest
 from botocore.exceptions import ClientError
 from sqlalchemy import event, text
 
-from conftest import BASE, ROLE, error_of
 from smimages.operations.service import Settings
-from smimages.store import Store
-from smimages.store import JOINED_IMAGE_COLUMNS, SHOWN_VERSION_COLUMNS
+from smimages.store import JOINED_IMAGE_COLUMNS, SHOWN_VERSION_COLUMNS, Store
 from smimages.testing import InProcess
+from support import BASE, ROLE, error_of
 
 ACCOUNT, REGION = "000000000000", "us-east-1"  # what InProcess clients' access key stands for
 
@@ -50,8 +50,19 @@ def count_images(store) -> int:
 
 def insert_image(store, name: str) -> None:
     with store.transaction(write=True) as tx:
-        tx.insert_image({"account": ACCOUNT, "region": REGION, "name": name, "name_key": name, "role_arn": ROLE,
-                         "next_version": 0, "status": "CREATED", "created_at": 0.0, "modified_at": 0.0})
+        tx.insert_image(
+            {
+                "account": ACCOUNT,
+                "region": REGION,
+                "name": name,
+                "name_key": name,
+                "role_arn": ROLE,
+                "next_version": 0,
+                "status": "CREATED",
+                "created_at": 0.0,
+                "modified_at": 0.0,
+            }
+        )
 
 
 def test_each_thread_reads_on_one_open_connection_without_the_pool(store, other_thread):
@@ -127,7 +138,8 @@ def test_an_in_memory_catalog_reads_through_its_one_pooled_connection():
 def catalog(request, file_url):
     """A catalog whose resources are in every state a lookup must tell apart, and the time it was built."""
     url = {"sqlite-file": file_url, "sqlite-memory": "sqlite://"}.get(request.param) or request.getfixturevalue(
-        "pg_url")
+        "pg_url"
+    )
     svc = InProcess(url, Settings(transition_delay=10))
     sm = svc.client()
     for name in ("img", "doomed", "emptied"):
@@ -157,8 +169,14 @@ def test_image_version_finds_what_image_then_version_find(catalog):
                     image = tx.image(ACCOUNT, REGION, name, now)
                     version = image and tx.version(image["id"], now, **selector)
                     # the joined lookup fetches the image's id and name and what a read shows of the version
-                    expected = ({key: image[key] for key in JOINED_IMAGE_COLUMNS},
-                                {key: version[key] for key in SHOWN_VERSION_COLUMNS}) if version else None
+                    expected = (
+                        (
+                            {key: image[key] for key in JOINED_IMAGE_COLUMNS},
+                            {key: version[key] for key in SHOWN_VERSION_COLUMNS},
+                        )
+                        if version
+                        else None
+                    )
                     assert tx.image_version(ACCOUNT, REGION, name, now, **selector) == expected, (now, name, selector)
                     found += expected is not None
         # before the deletions are due: img's latest, 1-4, a1-a4, doomed's latest, 1, a1, emptied's latest, 1;
@@ -174,12 +192,18 @@ def test_a_missing_image_and_a_missing_version_keep_their_errors(sm):
     arn = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:image"
     for call, message in [
         (lambda: sm.list_aliases(ImageName="nope", Version=1), f"Image with ARN {arn}/nope does not exist"),
-        (lambda: sm.list_aliases(ImageName="img", Version=2),
-         f"ImageVersion with ARN {arn}-version/img/2 does not exist"),
-        (lambda: sm.describe_image_version(ImageName="nope", Version=1),
-         f"ImageVersion with ARN {arn}-version/nope/1 does not exist"),
-        (lambda: sm.describe_image_version(ImageName="nope", Alias="x"),
-         "ImageVersion with Alias x for Image nope does not exist"),
+        (
+            lambda: sm.list_aliases(ImageName="img", Version=2),
+            f"ImageVersion with ARN {arn}-version/img/2 does not exist",
+        ),
+        (
+            lambda: sm.describe_image_version(ImageName="nope", Version=1),
+            f"ImageVersion with ARN {arn}-version/nope/1 does not exist",
+        ),
+        (
+            lambda: sm.describe_image_version(ImageName="nope", Alias="x"),
+            "ImageVersion with Alias x for Image nope does not exist",
+        ),
     ]:
         with pytest.raises(ClientError) as exc:
             call()

@@ -1,4 +1,5 @@
 """The real server over a loopback socket: boto3, the AWS CLI, restarts, signals, logging and configuration."""
+
 import json
 import os
 import signal
@@ -12,7 +13,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import BASE, ROLE, error_of
+from support import BASE, ROLE, error_of
 
 
 @pytest.fixture
@@ -30,7 +31,8 @@ def test_full_lifecycle_over_a_socket(server_factory, db):
     sm.update_image_version(ImageName="img", Alias="latest", AliasesToAdd=["stable"])
     assert sm.list_aliases(ImageName="img", Version=1)["SageMakerImageVersionAliases"] == ["latest", "stable"]
     assert sm.list_tags(ResourceArn=sm.describe_image(ImageName="img")["ImageArn"])["Tags"] == [
-        {"Key": "k", "Value": "v"}]
+        {"Key": "k", "Value": "v"}
+    ]
     sm.delete_image_version(ImageName="img", Alias="stable")
     sm.delete_image(ImageName="img")
     with pytest.raises(ClientError) as exc:
@@ -78,8 +80,7 @@ def test_clean_shutdown_and_request_log_lines(server_factory, db, sig, level):
 
 
 def test_environment_variables_configure_serve(server_factory, tmp_path):
-    server = server_factory(env={"SMIMAGES_DB": f"sqlite:///{tmp_path / 'env.db'}",
-                                 "SMIMAGES_TRANSITION_DELAY": "60"})
+    server = server_factory(env={"SMIMAGES_DB": f"sqlite:///{tmp_path / 'env.db'}", "SMIMAGES_TRANSITION_DELAY": "60"})
     server.args = server.args[:2]  # host only: the port comes from the environment
     server.env["SMIMAGES_PORT"] = str(server.port)
     server.start()
@@ -98,16 +99,23 @@ def test_default_database_lives_in_the_user_data_directory(server_factory, tmp_p
 def test_endpoint_url_from_the_environment(server_factory, db, monkeypatch):
     server = server_factory("--db", db).start()
     monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER", server.url)
-    sm = boto3.session.Session(aws_access_key_id="x", aws_secret_access_key="y",
-                               region_name="us-west-2").client("sagemaker")
+    sm = boto3.session.Session(aws_access_key_id="x", aws_secret_access_key="y", region_name="us-west-2").client(
+        "sagemaker"
+    )
     assert sm.create_image(ImageName="img", RoleArn=ROLE)["ImageArn"].startswith("arn:aws:sagemaker:us-west-2:")
 
 
 def test_aws_cli(server_factory, db, tmp_path):
     server = server_factory("--db", db).start()
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": "123456789012", "AWS_SECRET_ACCESS_KEY": "secret",
-           "AWS_DEFAULT_REGION": "eu-central-1", "AWS_ENDPOINT_URL_SAGEMAKER": server.url,
-           "AWS_CONFIG_FILE": str(tmp_path / "none"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none")}
+    env = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": "123456789012",
+        "AWS_SECRET_ACCESS_KEY": "secret",
+        "AWS_DEFAULT_REGION": "eu-central-1",
+        "AWS_ENDPOINT_URL_SAGEMAKER": server.url,
+        "AWS_CONFIG_FILE": str(tmp_path / "none"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+    }
     aws = [str(Path(sys.executable).with_name("aws")), "sagemaker", "--output", "json"]
 
     def cli(*args, check=True):

@@ -3,12 +3,13 @@
 Each test is differential: the same sequence of all 14 operations, run from a probing scope, must give identical
 responses on a service where the owner scope holds images, versions, aliases and tags, and on a control service
 where it holds nothing; and the owner's resources must come out of it unchanged."""
+
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import BASE, ROLE
 from smimages.auth import AccessKey, SignatureVerifier
 from smimages.testing import InProcess
+from support import BASE, ROLE
 
 OWNER = ("111111111111", "us-east-1")
 PROBERS = {
@@ -92,8 +93,10 @@ def probes(me):
     steps += [
         ("create_image", {"ImageName": "img", "RoleArn": ROLE, "Tags": [{"Key": "team", "Value": "b"}]}),
         ("create_image", {"ImageName": "Other", "RoleArn": ROLE}),
-        ("create_image_version", {"ImageName": "img", "BaseImage": BASE, "Aliases": ["latest"],
-                                  "ClientToken": "token-1"}),
+        (
+            "create_image_version",
+            {"ImageName": "img", "BaseImage": BASE, "Aliases": ["latest"], "ClientToken": "token-1"},
+        ),
         ("describe_image_version", {"ImageName": "img"}),
         ("describe_image_version", {"ImageName": "img", "Alias": "latest"}),
         ("list_images", {}),
@@ -117,24 +120,31 @@ def outcome(sm, method: str, params: dict):
     try:
         response = getattr(sm, method)(**params)
     except ClientError as exc:
-        return ("error", exc.response["ResponseMetadata"]["HTTPStatusCode"], exc.response["Error"]["Code"],
-                exc.response["Error"]["Message"])
+        return (
+            "error",
+            exc.response["ResponseMetadata"]["HTTPStatusCode"],
+            exc.response["Error"]["Code"],
+            exc.response["Error"]["Message"],
+        )
     response.pop("ResponseMetadata")
     return ("ok", response)
 
 
 def owner_view(sm) -> dict:
     """Everything the owner can read about its catalog."""
-    view = {"images": outcome(sm, "list_images", {}), "versions": outcome(sm, "list_image_versions",
-                                                                         {"ImageName": "img"})}
+    view = {
+        "images": outcome(sm, "list_images", {}),
+        "versions": outcome(sm, "list_image_versions", {"ImageName": "img"}),
+    }
     for name in ("img", "other"):
         view[name] = outcome(sm, "describe_image", {"ImageName": name})
     for number in (1, 2):
         view[f"v{number}"] = outcome(sm, "describe_image_version", {"ImageName": "img", "Version": number})
         view[f"aliases{number}"] = outcome(sm, "list_aliases", {"ImageName": "img", "Version": number})
     view["tags"] = outcome(sm, "list_tags", {"ResourceArn": arn(OWNER, "image/img")})
-    view["token"] = outcome(sm, "create_image_version", {"ImageName": "img", "BaseImage": BASE,
-                                                          "ClientToken": "token-2"})  # a replay: creates nothing
+    view["token"] = outcome(
+        sm, "create_image_version", {"ImageName": "img", "BaseImage": BASE, "ClientToken": "token-2"}
+    )  # a replay: creates nothing
     return view
 
 
@@ -160,9 +170,10 @@ def test_owner_tags_and_versions_stay_put_when_others_use_the_same_names(service
     for i, sm in enumerate(others):
         sm.create_image(ImageName="img", RoleArn=ROLE, Tags=[{"Key": "team", "Value": f"other-{i}"}])
         assert sm.create_image_version(ImageName="img", BaseImage=BASE, ClientToken="token-1")[
-            "ImageVersionArn"].endswith("/img/1")
+            "ImageVersionArn"
+        ].endswith("/img/1")
     assert [t["Value"] for t in owner.list_tags(ResourceArn=arn(OWNER, "image/img"))["Tags"]] == ["a", "prod"]
     assert [v["Version"] for v in owner.list_image_versions(ImageName="img")["ImageVersions"]] == [2, 1]
-    for i, (sm, scope) in enumerate(zip(others, PROBERS.values())):
+    for i, (sm, scope) in enumerate(zip(others, PROBERS.values(), strict=False)):
         assert sm.list_tags(ResourceArn=arn(scope, "image/img"))["Tags"] == [{"Key": "team", "Value": f"other-{i}"}]
         assert [image["ImageArn"] for image in sm.list_images()["Images"]] == [arn(scope, "image/img")]

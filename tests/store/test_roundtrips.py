@@ -2,30 +2,47 @@
 
 Counted as SQL statements (SQLite's explicit BEGIN aside). On PostgreSQL a write transaction adds a BEGIN and a
 COMMIT round trip; reads run in autocommit and add none. Speed itself is the benchmark harness's business."""
+
 import pytest
 from sqlalchemy import event
 
-from conftest import BASE, ROLE
 from smimages.store.fastpath import DriverLookups
+from support import BASE, ROLE
 
 ARN = "arn:aws:sagemaker:us-east-1:000000000000:image/img"
 # (operation, call, statements, writes): in the order they run, each on the state the previous ones left
 CALLS = [
-    ("CreateImage", lambda sm: sm.create_image(ImageName="img", RoleArn=ROLE, Tags=[{"Key": "a", "Value": "b"}]),
-     3, True),
+    (
+        "CreateImage",
+        lambda sm: sm.create_image(ImageName="img", RoleArn=ROLE, Tags=[{"Key": "a", "Value": "b"}]),
+        3,
+        True,
+    ),
     ("CreateImage (name taken)", lambda sm: sm.create_image(ImageName="img", RoleArn=ROLE), 2, True),
     ("DescribeImage", lambda sm: sm.describe_image(ImageName="img"), 1, False),
     ("ListImages", lambda sm: sm.list_images(), 1, False),
     ("UpdateImage", lambda sm: sm.update_image(ImageName="img", Description="d"), 2, True),
     ("CreateImageVersion", lambda sm: sm.create_image_version(ImageName="img", BaseImage=BASE), 5, True),
-    ("CreateImageVersion (2 aliases)", lambda sm: sm.create_image_version(
-        ImageName="img", BaseImage=BASE, Aliases=["a1", "a2"], ClientToken="tok"), 7, True),
-    ("CreateImageVersion (replay)", lambda sm: sm.create_image_version(ImageName="img", BaseImage=BASE,
-                                                                       ClientToken="tok"), 3, True),
+    (
+        "CreateImageVersion (2 aliases)",
+        lambda sm: sm.create_image_version(ImageName="img", BaseImage=BASE, Aliases=["a1", "a2"], ClientToken="tok"),
+        7,
+        True,
+    ),
+    (
+        "CreateImageVersion (replay)",
+        lambda sm: sm.create_image_version(ImageName="img", BaseImage=BASE, ClientToken="tok"),
+        3,
+        True,
+    ),
     ("DescribeImageVersion", lambda sm: sm.describe_image_version(ImageName="img"), 1, False),
     ("DescribeImageVersion (alias)", lambda sm: sm.describe_image_version(ImageName="img", Alias="a1"), 1, False),
-    ("UpdateImageVersion (1 alias)", lambda sm: sm.update_image_version(
-        ImageName="img", Version=1, AliasesToAdd=["x"], ReleaseNotes="n"), 6, True),
+    (
+        "UpdateImageVersion (1 alias)",
+        lambda sm: sm.update_image_version(ImageName="img", Version=1, AliasesToAdd=["x"], ReleaseNotes="n"),
+        6,
+        True,
+    ),
     ("ListImageVersions", lambda sm: sm.list_image_versions(ImageName="img"), 2, False),
     ("ListAliases", lambda sm: sm.list_aliases(ImageName="img"), 2, False),
     ("ListAliases (version)", lambda sm: sm.list_aliases(ImageName="img", Version=2), 2, False),
@@ -76,8 +93,11 @@ def test_a_worker_pass_makes_a_fixed_number_of_statements(service, sm, versions,
     for _ in range(versions):
         sm.create_image_version(ImageName="img", BaseImage=BASE)
     seen = []
-    event.listen(service.service.store.engine, "before_cursor_execute",
-                 lambda _c, _cur, statement, *_: None if statement.startswith("BEGIN") else seen.append(statement))
+    event.listen(
+        service.service.store.engine,
+        "before_cursor_execute",
+        lambda _c, _cur, statement, *_: None if statement.startswith("BEGIN") else seen.append(statement),
+    )
     while service.worker.run_once() is not None:
         pass
     assert len(seen) == statements

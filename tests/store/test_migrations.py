@@ -1,5 +1,6 @@
 """One schema and one migration history for both backends: `smimages migrate`, serve migrating an empty database
 itself, concurrent migrations, and a database migrated by a newer release refused with a clear message."""
+
 import subprocess
 import sys
 
@@ -13,6 +14,7 @@ from sqlalchemy import inspect, text
 from smimages.store import SchemaTooNew, Store
 from smimages.store.schema import metadata
 
+
 def _head() -> str:
     config = Config()
     config.set_main_option("script_location", "smimages.store:migrations")
@@ -25,8 +27,11 @@ HEAD = _head()
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def empty_db(request, tmp_path):
     """A database nothing was ever written to: a new SQLite file, or a new PostgreSQL schema."""
-    return f"sqlite:///{tmp_path / 'new.db'}" if request.param == "sqlite" else request.getfixturevalue(
-        "postgres").schema()
+    return (
+        f"sqlite:///{tmp_path / 'new.db'}"
+        if request.param == "sqlite"
+        else request.getfixturevalue("postgres").schema()
+    )
 
 
 def smimages(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
@@ -58,8 +63,15 @@ def test_the_migrations_build_exactly_the_schema_the_code_declares(empty_db):
 
 def test_concurrent_first_starts_migrate_once(empty_db):
     """Several servers started together on an empty database: one migrates, the others wait and find it done."""
-    procs = [subprocess.Popen([sys.executable, "-m", "smimages", "migrate", "--db", empty_db],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for _ in range(3)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "smimages", "migrate", "--db", empty_db],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(3)
+    ]
     outputs = [proc.communicate(timeout=60)[0] for proc in procs]
     assert [proc.returncode for proc in procs] == [0] * 3, outputs
     store = Store(empty_db)
@@ -76,9 +88,11 @@ def test_a_database_from_a_newer_release_is_refused(empty_db):
     with pytest.raises(SchemaTooNew):
         store.migrate()
     store.dispose()
-    expected = ("Error: The database schema is at revision f00dfeed0042, which this smimages does not know; it was "
-                f"migrated by a newer release (this one knows up to {HEAD}). Upgrade smimages, or point --db at "
-                "another database.")
+    expected = (
+        "Error: The database schema is at revision f00dfeed0042, which this smimages does not know; it was "
+        f"migrated by a newer release (this one knows up to {HEAD}). Upgrade smimages, or point --db at "
+        "another database."
+    )
     for command in (["migrate"], ["worker"], ["serve", "--port", "0"]):
         result = smimages(*command, "--db", empty_db)
         assert result.returncode == 1, result

@@ -2,6 +2,7 @@
 
 In-process tests cover what the app decides from a whole request; socket tests cover what only a real
 connection shows (declared and streamed body size, slow and vanishing clients, header floods, connection limits)."""
+
 import json
 import socket
 import time
@@ -9,10 +10,10 @@ import time
 import botocore.session
 import pytest
 
-from conftest import BASE, ROLE, ServerProcess
-from smimages.protocol.wire import MAX_BODY_BYTES, MAX_HEADER_BYTES, MAX_JSON_DEPTH
 from smimages.operations import OPERATIONS
+from smimages.protocol.wire import MAX_BODY_BYTES, MAX_HEADER_BYTES, MAX_JSON_DEPTH
 from smimages.spec import operation_model
+from support import BASE, ROLE, ServerProcess
 
 SERVED_OPERATIONS = tuple(OPERATIONS)
 
@@ -22,8 +23,9 @@ JSON11 = "application/x-amz-json-1.1"
 def call(service, operation: str, body, headers=None):
     """(status, error code or None, message, document) for one request answered in-process."""
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-    response = service.app.handle("POST", "/", {"content-type": JSON11, "x-amz-target": f"SageMaker.{operation}",
-                                                **(headers or {})}, raw)
+    response = service.app.handle(
+        "POST", "/", {"content-type": JSON11, "x-amz-target": f"SageMaker.{operation}", **(headers or {})}, raw
+    )
     assert response.status < 500, response.body
     doc = json.loads(response.body)
     assert dict(response.headers).get("x-amzn-errortype") == doc.get("__type")
@@ -45,18 +47,25 @@ def catalog(service) -> dict:
 @pytest.fixture
 def seeded(service):
     call(service, "CreateImage", {"ImageName": "img", "RoleArn": ROLE, "Tags": [{"Key": "k", "Value": "v"}]})
-    call(service, "CreateImageVersion", {"ImageName": "img", "BaseImage": BASE, "ClientToken": "t",
-                                         "Aliases": ["latest"]})
+    call(
+        service,
+        "CreateImageVersion",
+        {"ImageName": "img", "BaseImage": BASE, "ClientToken": "t", "Aliases": ["latest"]},
+    )
     return service
 
 
 # ---- body size, nesting, encoding, duplicates, numbers -----------------------------------------------------------
 
+
 def test_a_body_over_the_limit_is_413(service):
     body = b'{"NameContains": "' + b"a" * MAX_BODY_BYTES + b'"}'
     status, code, message, _ = call(service, "ListImages", body)
-    assert (status, code, message) == (413, "RequestEntityTooLargeException",
-                                       f"Request must be smaller than {MAX_BODY_BYTES} bytes.")
+    assert (status, code, message) == (
+        413,
+        "RequestEntityTooLargeException",
+        f"Request must be smaller than {MAX_BODY_BYTES} bytes.",
+    )
 
 
 def test_a_body_of_exactly_the_limit_is_read(service):
@@ -71,17 +80,25 @@ def nested(levels: int) -> bytes:
 def test_nesting_depth(service):
     assert call(service, "ListImages", nested(MAX_JSON_DEPTH - 1))[0] == 200  # the body object is level 1
     assert call(service, "ListImages", nested(MAX_JSON_DEPTH))[1:3] == (
-        "SerializationException", f"JSON nesting is deeper than {MAX_JSON_DEPTH} levels")
+        "SerializationException",
+        f"JSON nesting is deeper than {MAX_JSON_DEPTH} levels",
+    )
     objects = b'{"a":' * 100_000 + b"1" + b"}" * 100_000
     for body in (nested(200_000), objects):
         assert call(service, "ListImages", body)[1] == "SerializationException"
 
 
-@pytest.mark.parametrize("body", [
-    b'{"ImageName": "caf\xe9"}', b'{"ImageName": "\xff\xfe"}', b'{"ImageName": "a\xc3"}',
-    b'{"ImageName": "\xed\xa0\x80"}',  # an encoded surrogate is not UTF-8
-    "{\"ImageName\": \"x\"}".encode("utf-16"), b"\x00\x00\x00{",
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"ImageName": "caf\xe9"}',
+        b'{"ImageName": "\xff\xfe"}',
+        b'{"ImageName": "a\xc3"}',
+        b'{"ImageName": "\xed\xa0\x80"}',  # an encoded surrogate is not UTF-8
+        '{"ImageName": "x"}'.encode("utf-16"),
+        b"\x00\x00\x00{",
+    ],
+)
 def test_invalid_utf8(service, body):
     assert call(service, "DescribeImage", body)[1] == "SerializationException"
 
@@ -89,32 +106,51 @@ def test_invalid_utf8(service, body):
 def test_unicode_beyond_the_bmp_round_trips_but_lone_surrogates_do_not(service):
     body = b'{"ImageName": "img", "RoleArn": "%s", "Description": "\\ud83d\\ude00 \xf0\x9f\x9a\x80"}' % ROLE.encode()
     assert call(service, "CreateImage", body)[0] == 200
-    assert call(service, "DescribeImage", {"ImageName": "img"})[3]["Description"] == "\U0001F600 \U0001F680"
+    assert call(service, "DescribeImage", {"ImageName": "img"})[3]["Description"] == "\U0001f600 \U0001f680"
     for text in (b"\\ud800", b"\\udfff", b"\\ude00\\ud83d"):
         body = b'{"ImageName": "img", "Description": "x' + text + b'"}'
         assert call(service, "UpdateImage", body)[1] == "SerializationException"
-    assert call(service, "DescribeImage", {"ImageName": "img"})[3]["Description"] == "\U0001F600 \U0001F680"
+    assert call(service, "DescribeImage", {"ImageName": "img"})[3]["Description"] == "\U0001f600 \U0001f680"
 
 
-@pytest.mark.parametrize("body,field", [
-    (b'{"ImageName": "a", "RoleArn": "%s", "ImageName": "b"}' % ROLE.encode(), "ImageName"),
-    (b'{"ImageName": "a", "RoleArn": "%s", "Tags": [{"Key": "k", "Value": "1", "Value": "2"}]}' % ROLE.encode(),
-     "Value"),
-    (b'{"ImageName": "a", "RoleArn": "%s", "Extra": {"x": 1, "x": 1}}' % ROLE.encode(), "x"),
-])
+@pytest.mark.parametrize(
+    "body,field",
+    [
+        (b'{"ImageName": "a", "RoleArn": "%s", "ImageName": "b"}' % ROLE.encode(), "ImageName"),
+        (
+            b'{"ImageName": "a", "RoleArn": "%s", "Tags": [{"Key": "k", "Value": "1", "Value": "2"}]}' % ROLE.encode(),
+            "Value",
+        ),
+        (b'{"ImageName": "a", "RoleArn": "%s", "Extra": {"x": 1, "x": 1}}' % ROLE.encode(), "x"),
+    ],
+)
 def test_duplicate_keys_are_refused_and_nothing_is_created(service, body, field):
     assert call(service, "CreateImage", body)[1:3] == ("SerializationException", f"Duplicate field '{field}'")
     assert catalog(service) == {"images": []}
 
 
-@pytest.mark.parametrize("member,number", [
-    ("MaxResults", b"1e999"), ("MaxResults", b"-1e999"), ("MaxResults", b"1" + b"0" * 5000),
-    ("MaxResults", b"9" * 400), ("MaxResults", b"2147483648"), ("MaxResults", b"-9223372036854775809"),
-    ("MaxResults", b"1.5"), ("MaxResults", b"1e2"), ("MaxResults", b"NaN"), ("MaxResults", b"Infinity"),
-    ("CreationTimeAfter", b"1e999"), ("CreationTimeAfter", b"9" * 400), ("CreationTimeAfter", b"-" + b"9" * 4000),
-    ("CreationTimeAfter", b"1e308"), ("CreationTimeAfter", b"-1e308"), ("CreationTimeAfter", b"1e-400"),
-    ("LastModifiedTimeBefore", b"18446744073709551616"),
-])
+@pytest.mark.parametrize(
+    "member,number",
+    [
+        ("MaxResults", b"1e999"),
+        ("MaxResults", b"-1e999"),
+        ("MaxResults", b"1" + b"0" * 5000),
+        ("MaxResults", b"9" * 400),
+        ("MaxResults", b"2147483648"),
+        ("MaxResults", b"-9223372036854775809"),
+        ("MaxResults", b"1.5"),
+        ("MaxResults", b"1e2"),
+        ("MaxResults", b"NaN"),
+        ("MaxResults", b"Infinity"),
+        ("CreationTimeAfter", b"1e999"),
+        ("CreationTimeAfter", b"9" * 400),
+        ("CreationTimeAfter", b"-" + b"9" * 4000),
+        ("CreationTimeAfter", b"1e308"),
+        ("CreationTimeAfter", b"-1e308"),
+        ("CreationTimeAfter", b"1e-400"),
+        ("LastModifiedTimeBefore", b"18446744073709551616"),
+    ],
+)
 def test_huge_and_odd_numbers_are_a_4xx(seeded, member, number):
     status, code, _, doc = call(seeded, "ListImages", b'{"%s": %s}' % (member.encode(), number))
     assert status in (200, 400), doc
@@ -125,9 +161,13 @@ def test_huge_and_odd_numbers_are_a_4xx(seeded, member, number):
 # ---- every member with every wrong JSON type ---------------------------------------------------------------------
 
 WRONG = {
-    "string": [5, 1.5, True, [], {}], "integer": ["1", 1.5, True, [], {}], "long": ["1", 1.5, False, [], {}],
-    "boolean": ["true", 1, [], {}], "timestamp": ["2024-01-01T00:00:00Z", True, [], {}],
-    "list": ["x", 5, {}, True], "structure": ["x", 5, [], True],
+    "string": [5, 1.5, True, [], {}],
+    "integer": ["1", 1.5, True, [], {}],
+    "long": ["1", 1.5, False, [], {}],
+    "boolean": ["true", 1, [], {}],
+    "timestamp": ["2024-01-01T00:00:00Z", True, [], {}],
+    "list": ["x", 5, {}, True],
+    "structure": ["x", 5, [], True],
 }
 
 
@@ -146,11 +186,11 @@ def member_paths(shape, path=()):
     """(path, shape) of every member, list element and nested member of an input shape."""
     if shape.type_name == "structure":
         for name, member in shape.members.items():
-            yield path + (name,), member
-            yield from member_paths(member, path + (name,))
+            yield (*path, name), member
+            yield from member_paths(member, (*path, name))
     elif shape.type_name == "list":
-        yield path + (0,), shape.member
-        yield from member_paths(shape.member, path + (0,))
+        yield (*path, 0), shape.member
+        yield from member_paths(shape.member, (*path, 0))
 
 
 def replaced(doc, path, value):
@@ -162,9 +202,12 @@ def replaced(doc, path, value):
     return doc
 
 
-WRONG_TYPE_CASES = [(op, path, bad) for op in SERVED_OPERATIONS
-                    for path, shape in member_paths(operation_model(op).input_shape)
-                    for bad in WRONG[shape.type_name]]
+WRONG_TYPE_CASES = [
+    (op, path, bad)
+    for op in SERVED_OPERATIONS
+    for path, shape in member_paths(operation_model(op).input_shape)
+    for bad in WRONG[shape.type_name]
+]
 
 
 def test_every_member_of_every_operation_with_every_wrong_type(seeded):
@@ -180,53 +223,95 @@ def test_every_member_of_every_operation_with_every_wrong_type(seeded):
 def test_every_member_null_is_absent_never_a_5xx(seeded):
     for op in SERVED_OPERATIONS:
         for path, _ in member_paths(operation_model(op).input_shape):
-            status, code, _, doc = call(seeded, op, replaced(example(operation_model(op).input_shape), path, None))
+            status, _code, _, doc = call(seeded, op, replaced(example(operation_model(op).input_shape), path, None))
             assert status in (200, 400), (op, path, doc)
 
 
 def test_the_body_must_be_an_object(service):
     for body in (b"[]", b'"text"', b"42", b"null", b"true"):
-        assert call(service, "ListImages", body)[1:3] == ("SerializationException",
-                                                          "Request body must be a JSON object")
+        assert call(service, "ListImages", body)[1:3] == (
+            "SerializationException",
+            "Request body must be a JSON object",
+        )
 
 
 # ---- list caps and no partial writes -----------------------------------------------------------------------------
 
+
 def test_alias_lists_are_capped_at_100(seeded):
     aliases = [f"a{i}" for i in range(101)]
-    status, code, message, _ = call(seeded, "CreateImageVersion", {
-        "ImageName": "img", "BaseImage": BASE, "ClientToken": "c", "Aliases": aliases})
+    status, code, message, _ = call(
+        seeded, "CreateImageVersion", {"ImageName": "img", "BaseImage": BASE, "ClientToken": "c", "Aliases": aliases}
+    )
     assert (status, code) == (400, "ValidationException")
-    assert message.endswith("at 'aliases' failed to satisfy constraint: Member must have length less than or "
-                            "equal to 100")
+    assert message.endswith(
+        "at 'aliases' failed to satisfy constraint: Member must have length less than or equal to 100"
+    )
     for member in ("AliasesToAdd", "AliasesToDelete"):
-        assert call(seeded, "UpdateImageVersion", {"ImageName": "img", "Version": 1, member: aliases})[1] == \
-            "ValidationException"
+        assert (
+            call(seeded, "UpdateImageVersion", {"ImageName": "img", "Version": 1, member: aliases})[1]
+            == "ValidationException"
+        )
     before = catalog(seeded)
-    assert call(seeded, "CreateImageVersion", {"ImageName": "img", "BaseImage": BASE, "ClientToken": "d",
-                                               "Aliases": aliases[:100]})[0] == 200
-    assert len(call(seeded, "ListAliases", {"ImageName": "img", "Version": 2, "MaxResults": 100})[3][
-        "SageMakerImageVersionAliases"]) == 100
+    assert (
+        call(
+            seeded,
+            "CreateImageVersion",
+            {"ImageName": "img", "BaseImage": BASE, "ClientToken": "d", "Aliases": aliases[:100]},
+        )[0]
+        == 200
+    )
+    assert (
+        len(
+            call(seeded, "ListAliases", {"ImageName": "img", "Version": 2, "MaxResults": 100})[3][
+                "SageMakerImageVersionAliases"
+            ]
+        )
+        == 100
+    )
     assert before != catalog(seeded)
 
 
-@pytest.mark.parametrize("operation,body", [
-    ("CreateImage", {"ImageName": "new", "RoleArn": ROLE, "Tags": [{"Key": f"k{i}", "Value": "v"} for i in range(51)]}),
-    ("CreateImage", {"ImageName": "new", "RoleArn": ROLE,
-                     "Tags": [{"Key": "k", "Value": "1"}, {"Key": "k", "Value": "2"}]}),
-    ("CreateImage", {"ImageName": "new", "RoleArn": ROLE, "Tags": [{"Key": "k", "Value": "v"}, {"Key": "k\u0000"}]}),
-    ("CreateImageVersion", {"ImageName": "img", "BaseImage": BASE, "ClientToken": "n", "Aliases": ["ok", "-bad"]}),
-    ("CreateImageVersion", {"ImageName": "img", "BaseImage": BASE, "ClientToken": "n", "Aliases": ["latest"]}),
-    ("UpdateImageVersion", {"ImageName": "img", "Version": 1, "AliasesToAdd": ["fine", "x" * 129]}),
-    ("UpdateImageVersion", {"ImageName": "img", "Version": 1, "AliasesToAdd": ["fine"], "JobType": "NOPE"}),
-    ("UpdateImage", {"ImageName": "img", "Description": "changed", "DisplayName": " padded "}),
-    ("AddTags", {"ResourceArn": "arn:aws:sagemaker:us-east-1:000000000000:image/img",
-                 "Tags": [{"Key": f"k{i}", "Value": "v"} for i in range(50)]}),
-    ("AddTags", {"ResourceArn": "arn:aws:sagemaker:us-east-1:000000000000:image/img",
-                 "Tags": [{"Key": "new", "Value": "v"}, {"Key": "bad", "Value": 5}]}),
-    ("DeleteTags", {"ResourceArn": "arn:aws:sagemaker:us-east-1:000000000000:image/img",
-                    "TagKeys": ["k"] + ["x"] * 50}),
-])
+@pytest.mark.parametrize(
+    "operation,body",
+    [
+        (
+            "CreateImage",
+            {"ImageName": "new", "RoleArn": ROLE, "Tags": [{"Key": f"k{i}", "Value": "v"} for i in range(51)]},
+        ),
+        (
+            "CreateImage",
+            {"ImageName": "new", "RoleArn": ROLE, "Tags": [{"Key": "k", "Value": "1"}, {"Key": "k", "Value": "2"}]},
+        ),
+        (
+            "CreateImage",
+            {"ImageName": "new", "RoleArn": ROLE, "Tags": [{"Key": "k", "Value": "v"}, {"Key": "k\u0000"}]},
+        ),
+        ("CreateImageVersion", {"ImageName": "img", "BaseImage": BASE, "ClientToken": "n", "Aliases": ["ok", "-bad"]}),
+        ("CreateImageVersion", {"ImageName": "img", "BaseImage": BASE, "ClientToken": "n", "Aliases": ["latest"]}),
+        ("UpdateImageVersion", {"ImageName": "img", "Version": 1, "AliasesToAdd": ["fine", "x" * 129]}),
+        ("UpdateImageVersion", {"ImageName": "img", "Version": 1, "AliasesToAdd": ["fine"], "JobType": "NOPE"}),
+        ("UpdateImage", {"ImageName": "img", "Description": "changed", "DisplayName": " padded "}),
+        (
+            "AddTags",
+            {
+                "ResourceArn": "arn:aws:sagemaker:us-east-1:000000000000:image/img",
+                "Tags": [{"Key": f"k{i}", "Value": "v"} for i in range(50)],
+            },
+        ),
+        (
+            "AddTags",
+            {
+                "ResourceArn": "arn:aws:sagemaker:us-east-1:000000000000:image/img",
+                "Tags": [{"Key": "new", "Value": "v"}, {"Key": "bad", "Value": 5}],
+            },
+        ),
+        (
+            "DeleteTags",
+            {"ResourceArn": "arn:aws:sagemaker:us-east-1:000000000000:image/img", "TagKeys": ["k"] + ["x"] * 50},
+        ),
+    ],
+)
 def test_a_refused_request_writes_nothing(seeded, operation, body):
     before = catalog(seeded)
     status, code, _, doc = call(seeded, operation, body)
@@ -235,6 +320,7 @@ def test_a_refused_request_writes_nothing(seeded, operation, body):
 
 
 # ---- over a real socket ------------------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def server():
@@ -248,8 +334,12 @@ def connect(server) -> socket.socket:
 
 
 def head(server, length=None, extra=b"", target=b"SageMaker.ListImages") -> bytes:
-    lines = [b"POST / HTTP/1.1", b"Host: 127.0.0.1:%d" % server.port, b"Content-Type: " + JSON11.encode(),
-             b"X-Amz-Target: " + target]
+    lines = [
+        b"POST / HTTP/1.1",
+        b"Host: 127.0.0.1:%d" % server.port,
+        b"Content-Type: " + JSON11.encode(),
+        b"X-Amz-Target: " + target,
+    ]
     if length is not None:
         lines.append(b"Content-Length: %d" % length)
     return b"\r\n".join(lines) + b"\r\n" + extra + b"\r\n"
@@ -277,7 +367,7 @@ def read_response(sock, probe_close: bool = True) -> tuple[int, dict, bytes, boo
         return status, headers, body, False
     try:
         closed = sock.recv(1) == b""
-    except (ConnectionResetError, socket.timeout):
+    except (TimeoutError, ConnectionResetError):
         closed = True
     return status, headers, body, closed
 
@@ -306,7 +396,7 @@ def test_a_streamed_body_is_cut_off_at_the_limit(server):
                 sock.sendall(chunk)
         except (BrokenPipeError, ConnectionResetError):
             pass
-        status, headers, body, _ = read_response(sock)
+        status, _headers, body, _ = read_response(sock)
     assert (status, json.loads(body)["__type"]) == (413, "RequestEntityTooLargeException")
     still_serving(server)
 
@@ -319,7 +409,7 @@ def test_a_body_sent_too_slowly_gets_408_and_is_never_run(server):
         for byte in body[:4]:  # a byte every 0.2 s (never idle long) until just before the 1 s deadline
             sock.sendall(bytes([byte]))
             time.sleep(0.2)
-        status, headers, doc, closed = read_response(sock)
+        status, _headers, doc, closed = read_response(sock)
     assert time.monotonic() - started < 5
     assert (status, json.loads(doc)["__type"], closed) == (408, "RequestTimeout", True)
     assert json.loads(doc)["message"].startswith("Your socket connection to the server was not read from")
@@ -347,7 +437,7 @@ def send_all(sock, data: bytes, piece: int | None = None) -> None:
     piece = piece or len(data)
     try:
         for start in range(0, len(data), piece):
-            sock.sendall(data[start:start + piece])
+            sock.sendall(data[start : start + piece])
             if piece < len(data):
                 time.sleep(0.01)
     except (BrokenPipeError, ConnectionResetError):
@@ -379,7 +469,7 @@ def test_a_head_sent_too_slowly_gets_408(server):
         for line in head(server, length=2).split(b"\r\n")[:4]:  # a header line every 0.3 s, never finishing
             sock.sendall(line + b"\r\n")
             time.sleep(0.3)
-        status, headers, doc, closed = read_response(sock)
+        status, headers, _doc, closed = read_response(sock)
     assert time.monotonic() - started < 5
     assert (status, headers["x-amzn-errortype"], closed) == (408, "RequestTimeout", True)
     still_serving(server)
@@ -404,18 +494,29 @@ def test_too_many_headers(server):
     many = b"".join(b"X-H%d: v\r\n" % i for i in range(100))
     with connect(server) as sock:
         sock.sendall(head(server, length=2, extra=many) + b"{}")
-        status, headers, doc, closed = read_response(sock)
-    assert (status, closed, json.loads(doc)) == (400, True, {
-        "__type": "RequestHeaderSectionTooLarge",
-        "message": "Your request header section exceeds the maximum allowed size.",
-        "Message": "Your request header section exceeds the maximum allowed size."})
+        status, _headers, doc, closed = read_response(sock)
+    assert (status, closed, json.loads(doc)) == (
+        400,
+        True,
+        {
+            "__type": "RequestHeaderSectionTooLarge",
+            "message": "Your request header section exceeds the maximum allowed size.",
+            "Message": "Your request header section exceeds the maximum allowed size.",
+        },
+    )
     still_serving(server)
 
 
-@pytest.mark.parametrize("garbage", [b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 40,
-                                     b"GET\r\n\r\n", b"POST / HTTP/1.1\r\nContent-Length: -5\r\n\r\n",
-                                     b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
-                                     b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"])
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 40,
+        b"GET\r\n\r\n",
+        b"POST / HTTP/1.1\r\nContent-Length: -5\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+    ],
+)
 def test_malformed_http_is_a_400(server, garbage):
     with connect(server) as sock:
         sock.sendall(garbage)
@@ -429,7 +530,10 @@ def test_signed_request_json_errors_over_a_socket_are_aws_shaped(server):
         sock.sendall(head(server, length=len(body), target=b"SageMaker.DescribeImage") + body)
         status, headers, doc, _ = read_response(sock)
     assert (status, headers["x-amzn-errortype"], json.loads(doc)["message"]) == (
-        400, "SerializationException", "Duplicate field 'ImageName'")
+        400,
+        "SerializationException",
+        "Duplicate field 'ImageName'",
+    )
 
 
 def test_connections_beyond_the_limit_get_503_until_others_close(server_factory):

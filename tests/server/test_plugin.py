@@ -1,4 +1,5 @@
 """The pytest plugin: fixtures, scopes, the marker, and the server fixture's environment for SDKs and tools."""
+
 import json
 import os
 import subprocess
@@ -7,9 +8,9 @@ import textwrap
 
 import boto3
 
-from conftest import ROLE
+from support import ROLE
 
-INNER_TESTS = '''
+INNER_TESTS = """
 import os
 import boto3
 import pytest
@@ -49,17 +50,24 @@ def test_6_same_server_for_the_session(smimages_server, smimages_server_session)
 @pytest.mark.smimages(colour="red")
 def test_7_unknown_marker_option(smimages):
     pass
-'''
+"""
 
 
 def test_fixtures_in_a_fresh_pytest_session(tmp_path):
     (tmp_path / "test_inner.py").write_text(INNER_TESTS)
-    (tmp_path / "catalog.json").write_text(json.dumps({"format": "smimages-catalog", "version": 1, "images": [
-        {"name": "seeded", "role_arn": ROLE}]}))
+    (tmp_path / "catalog.json").write_text(
+        json.dumps({"format": "smimages-catalog", "version": 1, "images": [{"name": "seeded", "role_arn": ROLE}]})
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env["AWS_EC2_METADATA_DISABLED"] = "true"
-    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_inner.py"],
-                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_inner.py"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert "6 passed, 1 error" in result.stdout, result.stdout + result.stderr
     assert "colour cannot be used here" in result.stdout
 
@@ -67,8 +75,13 @@ def test_fixtures_in_a_fresh_pytest_session(tmp_path):
 def test_server_fixture_points_sdks_and_the_aws_cli_at_the_server(smimages_server):
     assert os.environ["AWS_ENDPOINT_URL_SAGEMAKER"] == smimages_server.url
     boto3.client("sagemaker").create_image(ImageName="from-env", RoleArn=ROLE)
-    listed = subprocess.run([sys.executable, "-m", "awscli", "sagemaker", "list-images", "--output", "json"],
-                            capture_output=True, text=True, timeout=120, env=os.environ.copy())
+    listed = subprocess.run(
+        [sys.executable, "-m", "awscli", "sagemaker", "list-images", "--output", "json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=os.environ.copy(),
+    )
     assert listed.returncode == 0, listed.stderr
     assert [i["ImageName"] for i in json.loads(listed.stdout)["Images"]] == ["from-env"]
 

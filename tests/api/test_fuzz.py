@@ -8,31 +8,33 @@ fixed seed. A longer, randomized run:
 
     SMIMAGES_FUZZ_EXAMPLES=100000 .venv/bin/python -m pytest tests/test_fuzz.py -q
 """
+
 import json
 import os
 import string
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import MetaData, select
 
-from conftest import BASE, ROLE
 from smimages.auth import AccessKey, SignatureVerifier
 from smimages.operations import OPERATIONS
 from smimages.spec import operation_model
+from smimages.testing import InProcess
+from support import BASE, ROLE
 
 SERVED_OPERATIONS = tuple(OPERATIONS)
-from smimages.testing import InProcess
 
 EXAMPLES = int(os.environ.get("SMIMAGES_FUZZ_EXAMPLES", "2100"))
 LONG_RUN = "SMIMAGES_FUZZ_EXAMPLES" in os.environ
 PER_OPERATION = -(-EXAMPLES // len(SERVED_OPERATIONS))
-FUZZ = settings(deadline=None, database=None, derandomize=not LONG_RUN, print_blob=True,
-                suppress_health_check=list(HealthCheck))
+FUZZ = settings(
+    deadline=None, database=None, derandomize=not LONG_RUN, print_blob=True, suppress_health_check=list(HealthCheck)
+)
 IMAGE_ARN = "arn:aws:sagemaker:us-east-1:000000000000:image/img"
 # Values that name what the seeded catalog holds, so generated requests reach the operations' own logic too.
 SEEDS = {
@@ -41,8 +43,11 @@ SEEDS = {
     "ImageBaseImage": [BASE],
     "ClientToken": ["token-1", "token-2"],
     "SageMakerImageVersionAlias": ["latest", "stable", "v1"],
-    "ResourceArn": [IMAGE_ARN, IMAGE_ARN.replace("000000000000", "111111111111"),
-                    "arn:aws:sagemaker:us-east-1:000000000000:image-version/img/1"],
+    "ResourceArn": [
+        IMAGE_ARN,
+        IMAGE_ARN.replace("000000000000", "111111111111"),
+        "arn:aws:sagemaker:us-east-1:000000000000:image-version/img/1",
+    ],
     "TagKey": ["team", "env"],
     "TagValue": ["a", ""],
     "MLFramework": ["PyTorch 2.1"],
@@ -55,10 +60,12 @@ NAME_CHARS = string.ascii_letters + string.digits + "-._"
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
-    max_leaves=10)
+    max_leaves=10,
+)
 
 
 # ---- botocore shapes -> hypothesis strategies --------------------------------------------------------------------
+
 
 def valid(shape):
     """Requests the model accepts, naming mostly what the seeded catalog holds."""
@@ -67,7 +74,8 @@ def valid(shape):
         required = set(shape.required_members)
         return st.fixed_dictionaries(
             {name: valid(member) for name, member in shape.members.items() if name in required},
-            optional={name: valid(member) for name, member in shape.members.items() if name not in required})
+            optional={name: valid(member) for name, member in shape.members.items() if name not in required},
+        )
     if kind == "list":
         return st.lists(valid(shape.member), min_size=meta.get("min", 0), max_size=min(meta.get("max", 3), 3))
     if shape.name in SEEDS:
@@ -75,8 +83,11 @@ def valid(shape):
     if kind == "string":
         if shape.enum:
             return st.sampled_from(shape.enum)
-        return st.text(string.ascii_letters + string.digits, min_size=max(meta.get("min", 0), 1),
-                       max_size=min(meta.get("max", 40), 40))
+        return st.text(
+            string.ascii_letters + string.digits,
+            min_size=max(meta.get("min", 0), 1),
+            max_size=min(meta.get("max", 40), 40),
+        )
     if kind in ("integer", "long"):
         low = meta.get("min", 0)
         return st.integers(low, meta.get("max", low + 100))
@@ -94,7 +105,8 @@ def anything(shape):
         required = set(shape.required_members)
         return st.fixed_dictionaries(
             {name: anything(member) for name, member in shape.members.items() if name in required},
-            optional={name: anything(member) for name, member in shape.members.items() if name not in required})
+            optional={name: anything(member) for name, member in shape.members.items() if name not in required},
+        )
     if kind == "list":
         return st.lists(anything(shape.member), max_size=8)
     if kind == "string":
@@ -109,6 +121,7 @@ def anything(shape):
 
 
 # ---- mutations ---------------------------------------------------------------------------------------------------
+
 
 def slots(value) -> list[tuple]:
     """(container, key) of every member and element inside a request."""
@@ -140,10 +153,31 @@ def deep(levels: int):
 
 
 def mutated_body(data, shape, params: dict) -> bytes:
-    kind = data.draw(st.sampled_from([
-        *["valid"] * 10, *["any values"] * 3, "wrong type", "null", "drop required", "extra members", "huge string",
-        "long list", "big number", "deep", "random bytes", "truncated", "duplicate key", "bad utf-8",
-        "lone surrogate", "control characters", "not an object", "empty"]), label="mutation")
+    kind = data.draw(
+        st.sampled_from(
+            [
+                *["valid"] * 10,
+                *["any values"] * 3,
+                "wrong type",
+                "null",
+                "drop required",
+                "extra members",
+                "huge string",
+                "long list",
+                "big number",
+                "deep",
+                "random bytes",
+                "truncated",
+                "duplicate key",
+                "bad utf-8",
+                "lone surrogate",
+                "control characters",
+                "not an object",
+                "empty",
+            ]
+        ),
+        label="mutation",
+    )
     if kind == "any values":
         params = data.draw(anything(shape), label="any values")
     elif kind == "wrong type":
@@ -163,9 +197,15 @@ def mutated_body(data, shape, params: dict) -> bytes:
         item = data.draw(JSON_VALUES | st.sampled_from(SEEDS["SageMakerImageVersionAlias"]))
         replace_somewhere(data, params, [item] * data.draw(st.integers(50, 20_000), label="length"))
     elif kind == "big number":
-        replace_somewhere(data, params, data.draw(
-            st.sampled_from([2**31, -(2**31) - 1, 2**63, -(2**63) - 1, 2**64, 10**400, -(10**4000), 0, -1])
-            | st.integers() | st.floats(allow_nan=False, allow_infinity=False)))
+        replace_somewhere(
+            data,
+            params,
+            data.draw(
+                st.sampled_from([2**31, -(2**31) - 1, 2**63, -(2**63) - 1, 2**64, 10**400, -(10**4000), 0, -1])
+                | st.integers()
+                | st.floats(allow_nan=False, allow_infinity=False)
+            ),
+        )
     elif kind == "deep":
         replace_somewhere(data, params, deep(data.draw(st.integers(1, 60), label="levels")))
     elif kind == "random bytes":
@@ -177,11 +217,12 @@ def mutated_body(data, shape, params: dict) -> bytes:
     elif kind == "lone surrogate":
         replace_somewhere(data, params, data.draw(st.sampled_from(["\ud800", "x\udfff", "\ude00\ud83d"])))
     elif kind == "control characters":
-        replace_somewhere(data, params, data.draw(st.text(alphabet="\x00\x01\x1f\x7f\x85\u2028\u2029\r\n\t",
-                                                          min_size=1, max_size=5)))
+        replace_somewhere(
+            data, params, data.draw(st.text(alphabet="\x00\x01\x1f\x7f\x85\u2028\u2029\r\n\t", min_size=1, max_size=5))
+        )
     text = json.dumps(params, ensure_ascii=data.draw(st.booleans(), label="ascii"))
     if kind == "truncated":
-        return text[:data.draw(st.integers(0, max(len(text) - 1, 0)), label="cut")].encode()
+        return text[: data.draw(st.integers(0, max(len(text) - 1, 0)), label="cut")].encode()
     if kind == "duplicate key" and params:
         key = data.draw(st.sampled_from(sorted(params)))
         return ("{" + json.dumps(key) + ": " + json.dumps(data.draw(JSON_VALUES)) + ", " + text[1:]).encode()
@@ -194,22 +235,41 @@ def mutated_body(data, shape, params: dict) -> bytes:
 
 
 def request_headers(data, operation: str) -> dict[str, str]:
-    target = data.draw(st.sampled_from([f"SageMaker.{operation}"] * 20 + [
-        f"SageMaker.{data.draw(st.sampled_from(SERVED_OPERATIONS))}", "SageMaker.", "SageMaker.CreateTrainingJob",
-        data.draw(st.text(max_size=30)), None]), label="target")
+    target = data.draw(
+        st.sampled_from(
+            [f"SageMaker.{operation}"] * 20
+            + [
+                f"SageMaker.{data.draw(st.sampled_from(SERVED_OPERATIONS))}",
+                "SageMaker.",
+                "SageMaker.CreateTrainingJob",
+                data.draw(st.text(max_size=30)),
+                None,
+            ]
+        ),
+        label="target",
+    )
     headers = {"content-type": data.draw(st.sampled_from(["application/x-amz-json-1.1", "application/json", ""]))}
     if target is not None:
         headers["x-amz-target"] = target
-    authorization = data.draw(st.sampled_from([
-        "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/sagemaker/aws4_request, "
-        "SignedHeaders=host;x-amz-date, Signature=00", None, "garbage",
-        "AWS4-HMAC-SHA256 Credential=123456789012/x/eu-west-1/s/aws4_request"]) | st.text(max_size=60))
+    authorization = data.draw(
+        st.sampled_from(
+            [
+                "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/sagemaker/aws4_request, "
+                "SignedHeaders=host;x-amz-date, Signature=00",
+                None,
+                "garbage",
+                "AWS4-HMAC-SHA256 Credential=123456789012/x/eu-west-1/s/aws4_request",
+            ]
+        )
+        | st.text(max_size=60)
+    )
     if authorization is not None:
         headers["authorization"] = authorization
     return headers
 
 
 # ---- the catalog, read straight from the database ----------------------------------------------------------------
+
 
 class Fixture:
     """A seeded in-process service and a raw view of every stored row."""
@@ -221,23 +281,31 @@ class Fixture:
         self.tables.reflect(self.engine)
 
     def call(self, operation: str, params: dict):
-        return self.service.app.handle("POST", "/", {"x-amz-target": f"SageMaker.{operation}"},
-                                       json.dumps(params).encode())
+        return self.service.app.handle(
+            "POST", "/", {"x-amz-target": f"SageMaker.{operation}"}, json.dumps(params).encode()
+        )
 
     def reseed(self) -> None:
         if self.call("DescribeImage", {"ImageName": "other"}).status != 200:
             self.call("CreateImage", {"ImageName": "other", "RoleArn": ROLE})
         if self.call("DescribeImage", {"ImageName": "img"}).status != 200:
             self.call("CreateImage", {"ImageName": "img", "RoleArn": ROLE, "Tags": [{"Key": "team", "Value": "a"}]})
-            self.call("CreateImageVersion", {"ImageName": "img", "BaseImage": BASE, "ClientToken": "token-1",
-                                             "Aliases": ["latest"]})
-            self.call("CreateImageVersion", {"ImageName": "img", "BaseImage": BASE, "ClientToken": "token-2",
-                                             "Aliases": ["stable"]})
+            self.call(
+                "CreateImageVersion",
+                {"ImageName": "img", "BaseImage": BASE, "ClientToken": "token-1", "Aliases": ["latest"]},
+            )
+            self.call(
+                "CreateImageVersion",
+                {"ImageName": "img", "BaseImage": BASE, "ClientToken": "token-2", "Aliases": ["stable"]},
+            )
 
     def rows(self) -> dict:
         with self.engine.connect() as conn:
-            return {name: sorted(map(repr, conn.execute(select(table)).all()))
-                    for name, table in self.tables.tables.items() if name != "alembic_version"}
+            return {
+                name: sorted(map(repr, conn.execute(select(table)).all()))
+                for name, table in self.tables.tables.items()
+                if name != "alembic_version"
+            }
 
 
 def check(response, before, after) -> None:
@@ -277,47 +345,88 @@ def test_generated_requests_never_get_a_5xx_nor_write_when_refused(fuzzed, opera
 
 # ---- Authorization headers ---------------------------------------------------------------------------------------
 
+
 def authorization_parts():
-    credential = st.lists(st.sampled_from(["AKIDALPHA", "20260101", "us-east-1", "sagemaker", "aws4_request", "",
-                                           "x/y"]) | st.text(max_size=12), max_size=7).map("/".join)
-    signed = st.lists(st.sampled_from(["host", "x-amz-date", "content-type", "x-amz-target", "Host", ""])
-                      | st.text(max_size=8), max_size=6).map(";".join)
-    pieces = st.lists(st.one_of(credential.map("Credential={}".format), signed.map("SignedHeaders={}".format),
-                                st.text("0123456789abcdef", max_size=64).map("Signature={}".format),
-                                st.text(max_size=10)), max_size=5)
+    credential = st.lists(
+        st.sampled_from(["AKIDALPHA", "20260101", "us-east-1", "sagemaker", "aws4_request", "", "x/y"])
+        | st.text(max_size=12),
+        max_size=7,
+    ).map("/".join)
+    signed = st.lists(
+        st.sampled_from(["host", "x-amz-date", "content-type", "x-amz-target", "Host", ""]) | st.text(max_size=8),
+        max_size=6,
+    ).map(";".join)
+    pieces = st.lists(
+        st.one_of(
+            credential.map("Credential={}".format),
+            signed.map("SignedHeaders={}".format),
+            st.text("0123456789abcdef", max_size=64).map("Signature={}".format),
+            st.text(max_size=10),
+        ),
+        max_size=5,
+    )
     algorithm = st.sampled_from(["AWS4-HMAC-SHA256", "AWS4-HMAC-SHA512", "AWS4-", "AWS4"]) | st.text(max_size=10)
     separator = st.sampled_from([", ", ",", " ", ",,", "\t"])
     return st.tuples(algorithm, pieces, separator).map(lambda t: t[0] + " " + t[2].join(t[1]))
 
 
-DATES = (st.sampled_from(["20260101T000000Z", "00000101T000000Z", "99991231T235959Z", "20261340T256199Z",
-                          "Thu, 01 Jan 2026 00:00:00 GMT", "Thu, 01 Jan 99999 00:00:00 GMT", "Mon, 99 Foo 2026",
-                          "", "0"]) | st.text(max_size=30))
+DATES = st.sampled_from(
+    [
+        "20260101T000000Z",
+        "00000101T000000Z",
+        "99991231T235959Z",
+        "20261340T256199Z",
+        "Thu, 01 Jan 2026 00:00:00 GMT",
+        "Thu, 01 Jan 99999 00:00:00 GMT",
+        "Mon, 99 Foo 2026",
+        "",
+        "0",
+    ]
+) | st.text(max_size=30)
 
 
 def freshly_signed() -> dict[str, str]:
     """Headers botocore signs now for AKIDALPHA's temporary credentials."""
-    request = AWSRequest(method="POST", url="http://h/", data=b"{}", headers={
-        "Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "SageMaker.ListImages", "Host": "h"})
+    request = AWSRequest(
+        method="POST",
+        url="http://h/",
+        data=b"{}",
+        headers={"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "SageMaker.ListImages", "Host": "h"},
+    )
     SigV4Auth(Credentials("AKIDALPHA", "secret", "token"), "sagemaker", "us-east-1").add_auth(request)
     return {name.lower(): value for name, value in request.headers.items()}
 
 
 def test_fuzzed_authorization_headers_never_get_a_5xx():
     service = InProcess()
-    service.app.auth = SignatureVerifier({"AKIDALPHA": AccessKey("AKIDALPHA", "secret", "111111111111",
-                                                                 session_token="token")})
-    answers = {"MissingAuthenticationTokenException", "IncompleteSignatureException", "InvalidSignatureException",
-               "UnrecognizedClientException"}
+    service.app.auth = SignatureVerifier(
+        {"AKIDALPHA": AccessKey("AKIDALPHA", "secret", "111111111111", session_token="token")}
+    )
+    answers = {
+        "MissingAuthenticationTokenException",
+        "IncompleteSignatureException",
+        "InvalidSignatureException",
+        "UnrecognizedClientException",
+    }
     try:
+
         @settings(FUZZ, max_examples=300)
-        @given(authorization=authorization_parts(), date=st.none() | DATES, http_date=st.none() | DATES,
-               token=st.none() | st.text(max_size=10), sha=st.none() | st.text(max_size=70),
-               target=st.sampled_from(["/", "", "*", "//", "/?a=b"]) | st.text(max_size=20))
+        @given(
+            authorization=authorization_parts(),
+            date=st.none() | DATES,
+            http_date=st.none() | DATES,
+            token=st.none() | st.text(max_size=10),
+            sha=st.none() | st.text(max_size=70),
+            target=st.sampled_from(["/", "", "*", "//", "/?a=b"]) | st.text(max_size=20),
+        )
         def from_pieces(authorization, date, http_date, token, sha, target):
             headers = {"x-amz-target": "SageMaker.ListImages", "host": "h", "authorization": authorization}
-            for name, value in (("x-amz-date", date), ("date", http_date), ("x-amz-security-token", token),
-                                ("x-amz-content-sha256", sha)):
+            for name, value in (
+                ("x-amz-date", date),
+                ("date", http_date),
+                ("x-amz-security-token", token),
+                ("x-amz-content-sha256", sha),
+            ):
                 if value is not None:
                     headers[name] = value
             response = service.app.handle("POST", target, headers, b"{}")
@@ -338,7 +447,7 @@ def test_fuzzed_authorization_headers_never_get_a_5xx():
                 elif edit == "insert":
                     headers[name] = value[:at] + data.draw(st.text(min_size=1, max_size=3)) + value[at:]
                 elif edit == "delete":
-                    headers[name] = value[:at] + value[at + 1:]
+                    headers[name] = value[:at] + value[at + 1 :]
                 elif edit == "truncate":
                     headers[name] = value[:at]
                 else:
@@ -347,7 +456,9 @@ def test_fuzzed_authorization_headers_never_get_a_5xx():
             response = service.app.handle("POST", target, headers, b"{}")
             assert response.status in (200, 400), response.body
             assert response.status == 200 or json.loads(response.body)["__type"] in {
-                *answers, "UnknownOperationException"}  # the target is checked before the signature
+                *answers,
+                "UnknownOperationException",
+            }  # the target is checked before the signature
 
         from_pieces()
         from_a_valid_request()

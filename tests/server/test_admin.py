@@ -1,4 +1,5 @@
 """The admin API under /_smimages/: off unless `serve --enable-admin`; time, faults and state over HTTP."""
+
 import json
 import urllib.error
 import urllib.request
@@ -6,10 +7,15 @@ import urllib.request
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import BASE, ROLE, error_of
+from support import BASE, ROLE, error_of
 
-ADMIN_PATHS = ["/_smimages/faults", "/_smimages/time/advance", "/_smimages/state", "/_smimages/reset",
-               "/_smimages/nothing"]
+ADMIN_PATHS = [
+    "/_smimages/faults",
+    "/_smimages/time/advance",
+    "/_smimages/state",
+    "/_smimages/reset",
+    "/_smimages/nothing",
+]
 
 
 def call(base_url: str, method: str, path: str, body=None) -> tuple[int, dict, dict]:
@@ -41,8 +47,15 @@ def test_enable_admin_on_a_real_server_moves_its_clock(server_factory):
     status, _, body = call(server.url, "POST", "/_smimages/time/advance", {"seconds": 3600})
     assert status == 200 and body["now"] > 0
     assert client.describe_image(ImageName="img")["ImageStatus"] == "CREATED"
-    assert call(server.url, "POST", "/_smimages/faults",
-                {"type": "error", "operation": "ListImages", "code": "ResourceLimitExceeded"})[0] == 201
+    assert (
+        call(
+            server.url,
+            "POST",
+            "/_smimages/faults",
+            {"type": "error", "operation": "ListImages", "code": "ResourceLimitExceeded"},
+        )[0]
+        == 201
+    )
     with pytest.raises(ClientError) as exc:
         client.list_images()
     assert error_of(exc)[0] == "ResourceLimitExceeded"
@@ -51,18 +64,33 @@ def test_enable_admin_on_a_real_server_moves_its_clock(server_factory):
 def test_admin_api_round_trip(smimages_server):
     url, client = smimages_server.url, smimages_server.client()
     client.create_image(ImageName="img", RoleArn=ROLE)
-    status, _, fault = call(url, "POST", "/_smimages/faults", {
-        "type": "fail", "operation": "CreateImageVersion", "reason": "Failed to pull the container image.",
-        "base_image": "*:broken", "count": 1})
+    status, _, fault = call(
+        url,
+        "POST",
+        "/_smimages/faults",
+        {
+            "type": "fail",
+            "operation": "CreateImageVersion",
+            "reason": "Failed to pull the container image.",
+            "base_image": "*:broken",
+            "count": 1,
+        },
+    )
     assert status == 201 and fault["id"] and fault["count"] == 1
     client.create_image_version(ImageName="img", BaseImage=BASE.replace("latest", "broken"))
     version = client.describe_image_version(ImageName="img")
-    assert (version["ImageVersionStatus"], version["FailureReason"]) == \
-        ("CREATE_FAILED", "Failed to pull the container image.")
+    assert (version["ImageVersionStatus"], version["FailureReason"]) == (
+        "CREATE_FAILED",
+        "Failed to pull the container image.",
+    )
     assert call(url, "GET", "/_smimages/faults")[2] == {"faults": []}
 
-    throttle = call(url, "POST", "/_smimages/faults", {"type": "error", "operation": "*",
-                                                       "code": "ThrottlingException", "count": None})[2]
+    throttle = call(
+        url,
+        "POST",
+        "/_smimages/faults",
+        {"type": "error", "operation": "*", "code": "ThrottlingException", "count": None},
+    )[2]
     assert call(url, "GET", "/_smimages/faults")[2]["faults"] == [throttle]
     assert call(url, "DELETE", f"/_smimages/faults/{throttle['id']}")[:3:2] == (200, {"removed": 1})
     assert call(url, "DELETE", f"/_smimages/faults/{throttle['id']}")[0] == 404
@@ -90,18 +118,21 @@ def test_settle_over_http_on_a_delayed_server(smimages_server):
     assert client.describe_image(ImageName="img")["ImageStatus"] == "CREATED"
 
 
-@pytest.mark.parametrize("method, path, body, status, message", [
-    ("POST", "/_smimages/faults", {"type": "fail", "operation": "ListImages"}, 400, "lifecycle fault"),
-    ("POST", "/_smimages/faults", [1], 400, "a fault is a JSON object"),
-    ("POST", "/_smimages/faults", b"{", 400, "the body is not JSON"),
-    ("POST", "/_smimages/time/advance", {"seconds": -5}, 400, "seconds must be"),
-    ("POST", "/_smimages/time/advance", {}, 400, "seconds must be"),
-    ("PUT", "/_smimages/state", {"format": "x"}, 400, "not an smimages catalog"),
-    ("PUT", "/_smimages/state", "/etc/passwd", 400, "must be a catalog document"),
-    ("GET", "/_smimages/time/advance", None, 405, "not allowed"),
-    ("PATCH", "/_smimages/faults", None, 405, "not allowed"),
-    ("GET", "/_smimages/nothing/here", None, 404, "no such admin resource"),
-])
+@pytest.mark.parametrize(
+    "method, path, body, status, message",
+    [
+        ("POST", "/_smimages/faults", {"type": "fail", "operation": "ListImages"}, 400, "lifecycle fault"),
+        ("POST", "/_smimages/faults", [1], 400, "a fault is a JSON object"),
+        ("POST", "/_smimages/faults", b"{", 400, "the body is not JSON"),
+        ("POST", "/_smimages/time/advance", {"seconds": -5}, 400, "seconds must be"),
+        ("POST", "/_smimages/time/advance", {}, 400, "seconds must be"),
+        ("PUT", "/_smimages/state", {"format": "x"}, 400, "not an smimages catalog"),
+        ("PUT", "/_smimages/state", "/etc/passwd", 400, "must be a catalog document"),
+        ("GET", "/_smimages/time/advance", None, 405, "not allowed"),
+        ("PATCH", "/_smimages/faults", None, 405, "not allowed"),
+        ("GET", "/_smimages/nothing/here", None, 404, "no such admin resource"),
+    ],
+)
 def test_admin_errors(smimages_server, method, path, body, status, message):
     got_status, headers, got = call(smimages_server.url, method, path, body)
     assert got_status == status and message in got["error"]

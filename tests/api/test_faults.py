@@ -1,4 +1,5 @@
 """Fault injection in-process (through the plugin's fixtures): failed lifecycles, error answers, scopes, counts."""
+
 import types
 
 import botocore.endpoint
@@ -6,8 +7,8 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, WaiterError
 
-from conftest import BASE, ROLE, error_of, strip
 from smimages.faults import Fault, FaultError
+from support import BASE, ROLE, error_of, strip
 
 NO_WAIT = {"Delay": 0, "MaxAttempts": 1}
 BROKEN = "123456789012.dkr.ecr.us-east-1.amazonaws.com/my-repo:broken"
@@ -32,14 +33,21 @@ def version_of(client, number, name="img"):
 
 
 def test_next_version_creations_matching_a_base_image_end_create_failed(smimages, sagemaker_client, image):
-    fault = smimages.faults.fail("CreateImageVersion", "Failed to pull the container image.", count=2,
-                                 base_image="*:broken")
+    fault = smimages.faults.fail(
+        "CreateImageVersion", "Failed to pull the container image.", count=2, base_image="*:broken"
+    )
     for base in (BROKEN, BASE, BROKEN, BROKEN):
         sagemaker_client.create_image_version(ImageName=image, BaseImage=base)
-    statuses = [(v["ImageVersionStatus"], v.get("FailureReason"), "ContainerImage" in v)
-                for v in (version_of(sagemaker_client, n) for n in (1, 2, 3, 4))]
-    assert statuses == [("CREATE_FAILED", "Failed to pull the container image.", False), ("CREATED", None, True),
-                        ("CREATE_FAILED", "Failed to pull the container image.", False), ("CREATED", None, True)]
+    statuses = [
+        (v["ImageVersionStatus"], v.get("FailureReason"), "ContainerImage" in v)
+        for v in (version_of(sagemaker_client, n) for n in (1, 2, 3, 4))
+    ]
+    assert statuses == [
+        ("CREATE_FAILED", "Failed to pull the container image.", False),
+        ("CREATED", None, True),
+        ("CREATE_FAILED", "Failed to pull the container image.", False),
+        ("CREATED", None, True),
+    ]
     assert (fault.count, fault.hits) == (0, 2) and smimages.faults.list() == []
     with pytest.raises(WaiterError, match="CREATE_FAILED"):
         sagemaker_client.get_waiter("image_version_created").wait(ImageName=image, Version=1, WaiterConfig=NO_WAIT)
@@ -65,8 +73,11 @@ def test_image_update_ends_update_failed_and_can_be_retried(smimages, sagemaker_
     with pytest.raises(WaiterError, match="UPDATE_FAILED"):
         sagemaker_client.get_waiter("image_updated").wait(ImageName=image, WaiterConfig=NO_WAIT)
     described = sagemaker_client.describe_image(ImageName=image)
-    assert (described["ImageStatus"], described["FailureReason"], described["Description"]) == \
-        ("UPDATE_FAILED", "Update failed.", "new")
+    assert (described["ImageStatus"], described["FailureReason"], described["Description"]) == (
+        "UPDATE_FAILED",
+        "Update failed.",
+        "new",
+    )
     sagemaker_client.update_image(ImageName=image, Description="again")
     described = sagemaker_client.describe_image(ImageName=image)
     assert described["ImageStatus"] == "CREATED" and "FailureReason" not in described
@@ -77,12 +88,16 @@ def test_deletions_end_delete_failed(smimages, sagemaker_client, image):
     sagemaker_client.create_image_version(ImageName=image, BaseImage=BASE)
     version_arn = "arn:aws:sagemaker:us-east-1:000000000000:image-version/img/2"
     smimages.faults.fail("DeleteImageVersion", "Version delete failed.", image=version_arn)
-    smimages.faults.fail("DeleteImage", "Image delete failed.", image="arn:aws:sagemaker:us-east-1:000000000000:image/img")
+    smimages.faults.fail(
+        "DeleteImage", "Image delete failed.", image="arn:aws:sagemaker:us-east-1:000000000000:image/img"
+    )
     sagemaker_client.delete_image_version(ImageName=image, Version=1)
     sagemaker_client.delete_image_version(ImageName=image, Version=2)
     assert [v["Version"] for v in sagemaker_client.list_image_versions(ImageName=image)["ImageVersions"]] == [2]
-    assert (version_of(sagemaker_client, 2)["ImageVersionStatus"], version_of(sagemaker_client, 2)["FailureReason"]) \
-        == ("DELETE_FAILED", "Version delete failed.")
+    assert (
+        version_of(sagemaker_client, 2)["ImageVersionStatus"],
+        version_of(sagemaker_client, 2)["FailureReason"],
+    ) == ("DELETE_FAILED", "Version delete failed.")
     sagemaker_client.delete_image(ImageName=image)
     described = sagemaker_client.describe_image(ImageName=image)
     assert (described["ImageStatus"], described["FailureReason"]) == ("DELETE_FAILED", "Image delete failed.")
@@ -157,8 +172,9 @@ def test_scopes_account_region_and_version(smimages, sagemaker_client, image):
     sagemaker_client.create_image_version(ImageName=image, BaseImage=BASE)
     sagemaker_client.delete_image_version(ImageName=image, Version=1)
     sagemaker_client.delete_image_version(ImageName=image, Version=2)
-    assert [v["ImageVersionStatus"] for v in sagemaker_client.list_image_versions(ImageName=image)["ImageVersions"]] \
-        == ["DELETE_FAILED"]
+    assert [
+        v["ImageVersionStatus"] for v in sagemaker_client.list_image_versions(ImageName=image)["ImageVersions"]
+    ] == ["DELETE_FAILED"]
     other = smimages.client(access_key="111111111111")
     other.create_image(ImageName="img", RoleArn=ROLE)
     assert other.describe_image(ImageName="img")["ImageStatus"] == "CREATE_FAILED"
@@ -184,25 +200,40 @@ def test_faults_are_listed_removed_and_cleared(smimages):
     assert [f.id for f in smimages.faults.list()] == [first.id, second.id]
     assert second.reason == "DeleteImage failed (fault injected by smimages)."
     assert first.to_dict() == {
-        "type": "error", "operation": "*", "count": 1, "image": "*", "base_image": "*", "version": None,
-        "account": None, "region": None, "reason": None, "code": "ThrottlingException", "message": "Rate exceeded",
-        "status": 400, "id": first.id, "hits": 0}
+        "type": "error",
+        "operation": "*",
+        "count": 1,
+        "image": "*",
+        "base_image": "*",
+        "version": None,
+        "account": None,
+        "region": None,
+        "reason": None,
+        "code": "ThrottlingException",
+        "message": "Rate exceeded",
+        "status": 400,
+        "id": first.id,
+        "hits": 0,
+    }
     assert smimages.faults.remove(first) and not smimages.faults.remove(first.id)
     smimages.faults.clear()
     assert len(smimages.faults) == 0
 
 
-@pytest.mark.parametrize("spec, message", [
-    ({"type": "fail", "operation": "ListImages"}, "lifecycle fault needs one of"),
-    ({"type": "error", "operation": "CreateModel", "code": "ThrottlingException"}, "unknown operation"),
-    ({"type": "error", "operation": "*"}, "needs an error code"),
-    ({"type": "error", "operation": "*", "code": "X", "status": 200}, "status must be"),
-    ({"type": "fail", "operation": "CreateImage", "count": 0}, "count must be"),
-    ({"type": "fail", "operation": "CreateImage", "reason": "x" * 1025}, "reason must be"),
-    ({"type": "boom", "operation": "CreateImage"}, "unknown fault type"),
-    ({"type": "fail", "operation": "CreateImage", "colour": "red"}, "unknown fault fields: colour"),
-    ({"operation": "CreateImage"}, "needs a type"),
-])
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ({"type": "fail", "operation": "ListImages"}, "lifecycle fault needs one of"),
+        ({"type": "error", "operation": "CreateModel", "code": "ThrottlingException"}, "unknown operation"),
+        ({"type": "error", "operation": "*"}, "needs an error code"),
+        ({"type": "error", "operation": "*", "code": "X", "status": 200}, "status must be"),
+        ({"type": "fail", "operation": "CreateImage", "count": 0}, "count must be"),
+        ({"type": "fail", "operation": "CreateImage", "reason": "x" * 1025}, "reason must be"),
+        ({"type": "boom", "operation": "CreateImage"}, "unknown fault type"),
+        ({"type": "fail", "operation": "CreateImage", "colour": "red"}, "unknown fault fields: colour"),
+        ({"operation": "CreateImage"}, "needs a type"),
+    ],
+)
 def test_faults_that_make_no_sense_are_refused(smimages, spec, message):
     with pytest.raises(FaultError, match=message):
         smimages.faults.add(spec)

@@ -1,14 +1,21 @@
 """CreateImageVersion, DescribeImageVersion, UpdateImageVersion, DeleteImageVersion and ListImageVersions."""
+
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import BASE, ROLE, error_of, strip
-from test_images import ts
+from support import BASE, ROLE, error_of, strip, ts
 
 IMAGE_ARN = "arn:aws:sagemaker:us-east-1:000000000000:image/my-image"
 VERSION_ARN = "arn:aws:sagemaker:us-east-1:000000000000:image-version/my-image/"
-METADATA = {"VendorGuidance": "STABLE", "JobType": "TRAINING", "MLFramework": "PyTorch 2.1",
-            "ProgrammingLang": "Python 3.10", "Processor": "GPU", "Horovod": True, "ReleaseNotes": "first"}
+METADATA = {
+    "VendorGuidance": "STABLE",
+    "JobType": "TRAINING",
+    "MLFramework": "PyTorch 2.1",
+    "ProgrammingLang": "Python 3.10",
+    "Processor": "GPU",
+    "Horovod": True,
+    "ReleaseNotes": "first",
+}
 
 
 def test_create_and_describe_whole_response(sm, image, service):
@@ -16,9 +23,15 @@ def test_create_and_describe_whole_response(sm, image, service):
     assert strip(created) == {"ImageVersionArn": VERSION_ARN + "1"}
     now = ts(service.clock())
     assert strip(sm.describe_image_version(ImageName=image, Version=1)) == {
-        "BaseImage": BASE, "ContainerImage": BASE, "CreationTime": now, "ImageArn": IMAGE_ARN,
-        "ImageVersionArn": VERSION_ARN + "1", "ImageVersionStatus": "CREATED", "LastModifiedTime": now,
-        "Version": 1, **METADATA,
+        "BaseImage": BASE,
+        "ContainerImage": BASE,
+        "CreationTime": now,
+        "ImageArn": IMAGE_ARN,
+        "ImageVersionArn": VERSION_ARN + "1",
+        "ImageVersionStatus": "CREATED",
+        "LastModifiedTime": now,
+        "Version": 1,
+        **METADATA,
     }
 
 
@@ -35,8 +48,10 @@ def test_numbers_start_at_one_and_are_never_reused(sm, image):
     sm.delete_image_version(ImageName=image, Version=3)
     arn = sm.create_image_version(ImageName=image, BaseImage=BASE)["ImageVersionArn"]
     assert arn == VERSION_ARN + "4"
-    assert [v["Version"] for v in sm.list_image_versions(ImageName=image, SortBy="VERSION",
-                                                         SortOrder="ASCENDING")["ImageVersions"]] == [1, 2, 4]
+    assert [
+        v["Version"]
+        for v in sm.list_image_versions(ImageName=image, SortBy="VERSION", SortOrder="ASCENDING")["ImageVersions"]
+    ] == [1, 2, 4]
 
 
 def test_client_token_replay_returns_first_version(sm, image):
@@ -51,15 +66,19 @@ def test_client_token_replay_returns_first_version(sm, image):
 def test_create_on_missing_image(sm):
     with pytest.raises(ClientError) as exc:
         sm.create_image_version(ImageName="nope", BaseImage=BASE)
-    assert error_of(exc) == ("ResourceNotFound",
-                             "Image with ARN arn:aws:sagemaker:us-east-1:000000000000:image/nope does not exist")
+    assert error_of(exc) == (
+        "ResourceNotFound",
+        "Image with ARN arn:aws:sagemaker:us-east-1:000000000000:image/nope does not exist",
+    )
 
 
 def test_describe_latest_by_alias_and_missing(sm, image):
     with pytest.raises(ClientError) as exc:
         sm.describe_image_version(ImageName=image)
-    assert error_of(exc) == ("ResourceNotFound", "Latest ImageVersion with ImageName my-image does not exist. "
-                                                 "Please provide a valid ImageName.")
+    assert error_of(exc) == (
+        "ResourceNotFound",
+        "Latest ImageVersion with ImageName my-image does not exist. Please provide a valid ImageName.",
+    )
     sm.create_image_version(ImageName=image, BaseImage=BASE, Aliases=["stable"])
     sm.create_image_version(ImageName=image, BaseImage=BASE, Aliases=["latest"])
     assert sm.describe_image_version(ImageName=image)["Version"] == 2
@@ -78,16 +97,28 @@ def test_describe_latest_by_alias_and_missing(sm, image):
 def test_update_metadata_and_aliases_in_one_call(sm, image, service):
     sm.create_image_version(ImageName=image, BaseImage=BASE, Aliases=["first"], ReleaseNotes="r1")
     service.clock.advance(3)
-    updated = sm.update_image_version(ImageName=image, Alias="first", AliasesToAdd=["second"],
-                                      AliasesToDelete=["first"], ReleaseNotes="r2", Horovod=False,
-                                      VendorGuidance="STABLE", JobType="INFERENCE")
+    updated = sm.update_image_version(
+        ImageName=image,
+        Alias="first",
+        AliasesToAdd=["second"],
+        AliasesToDelete=["first"],
+        ReleaseNotes="r2",
+        Horovod=False,
+        VendorGuidance="STABLE",
+        JobType="INFERENCE",
+    )
     assert strip(updated) == {"ImageVersionArn": VERSION_ARN + "1"}
     assert sm.list_aliases(ImageName=image, Version=1)["SageMakerImageVersionAliases"] == ["second"]
     described = sm.describe_image_version(ImageName=image, Version=1)
-    assert {k: described[k] for k in ("ReleaseNotes", "Horovod", "VendorGuidance", "JobType",
-                                      "ImageVersionStatus")} == {
-        "ReleaseNotes": "r2", "Horovod": False, "VendorGuidance": "STABLE", "JobType": "INFERENCE",
-        "ImageVersionStatus": "CREATED"}
+    assert {
+        k: described[k] for k in ("ReleaseNotes", "Horovod", "VendorGuidance", "JobType", "ImageVersionStatus")
+    } == {
+        "ReleaseNotes": "r2",
+        "Horovod": False,
+        "VendorGuidance": "STABLE",
+        "JobType": "INFERENCE",
+        "ImageVersionStatus": "CREATED",
+    }
     assert described["LastModifiedTime"] == ts(service.clock())
 
 
@@ -95,8 +126,10 @@ def test_alias_held_by_another_version_is_refused(sm, image):
     sm.create_image_version(ImageName=image, BaseImage=BASE, Aliases=["latest"])
     with pytest.raises(ClientError) as exc:
         sm.create_image_version(ImageName=image, BaseImage=BASE, Aliases=["latest"])
-    assert error_of(exc) == ("ValidationException",
-                             "Alias latest is already associated with another ImageVersion of Image my-image.")
+    assert error_of(exc) == (
+        "ValidationException",
+        "Alias latest is already associated with another ImageVersion of Image my-image.",
+    )
     assert len(sm.list_image_versions(ImageName=image)["ImageVersions"]) == 1
     sm.create_image_version(ImageName=image, BaseImage=BASE)
     with pytest.raises(ClientError):
@@ -143,16 +176,24 @@ def test_list_versions_summary_sort_filters_and_paging(sm, image, service):
         service.clock.advance(1)
     listed = sm.list_image_versions(ImageName=image)["ImageVersions"]
     assert [v["Version"] for v in listed] == [5, 4, 3, 2, 1]
-    assert listed[0] == {"CreationTime": ts(start + 4), "ImageArn": IMAGE_ARN, "ImageVersionArn": VERSION_ARN + "5",
-                         "ImageVersionStatus": "CREATED", "LastModifiedTime": ts(start + 4), "Version": 5}
+    assert listed[0] == {
+        "CreationTime": ts(start + 4),
+        "ImageArn": IMAGE_ARN,
+        "ImageVersionArn": VERSION_ARN + "5",
+        "ImageVersionStatus": "CREATED",
+        "LastModifiedTime": ts(start + 4),
+        "Version": 5,
+    }
     asc = sm.list_image_versions(ImageName=image, SortBy="VERSION", SortOrder="ASCENDING")["ImageVersions"]
     assert [v["Version"] for v in asc] == [1, 2, 3, 4, 5]
-    window = sm.list_image_versions(ImageName=image, CreationTimeAfter=ts(start + 1),
-                                    CreationTimeBefore=ts(start + 3))["ImageVersions"]
+    window = sm.list_image_versions(ImageName=image, CreationTimeAfter=ts(start + 1), CreationTimeBefore=ts(start + 3))[
+        "ImageVersions"
+    ]
     assert [v["Version"] for v in window] == [4, 3, 2]
     sm.update_image_version(ImageName=image, Version=2, ReleaseNotes="touched")
-    recent = sm.list_image_versions(ImageName=image, SortBy="LAST_MODIFIED_TIME",
-                                    LastModifiedTimeAfter=ts(start + 4))["ImageVersions"]
+    recent = sm.list_image_versions(ImageName=image, SortBy="LAST_MODIFIED_TIME", LastModifiedTimeAfter=ts(start + 4))[
+        "ImageVersions"
+    ]
     assert [v["Version"] for v in recent] == [2, 5]
     pages = sm.get_paginator("list_image_versions").paginate(ImageName=image, PaginationConfig={"PageSize": 2})
     assert [[v["Version"] for v in p["ImageVersions"]] for p in pages] == [[5, 4], [3, 2], [1]]

@@ -1,16 +1,17 @@
 """Concurrent writers on one catalog, on both backends: several in-process services share one database, each with
 its own engine and connection pool as separate processes have, and many threads call them at once."""
+
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import BASE, ROLE, error_of
 from smimages.operations.service import Settings
 from smimages.store import Aborted, Conflict, Store
 from smimages.store.schema import image_versions
 from smimages.testing import InProcess
+from support import BASE, ROLE, error_of
 
 THREADS = 4  # per service
 
@@ -51,8 +52,11 @@ def hammer(services, calls_per_thread: int, call) -> list:
         return results
 
     with ThreadPoolExecutor(THREADS * len(services)) as pool:
-        futures = [pool.submit(worker, service, index * THREADS + t)
-                   for index, service in enumerate(services) for t in range(THREADS)]
+        futures = [
+            pool.submit(worker, service, index * THREADS + t)
+            for index, service in enumerate(services)
+            for t in range(THREADS)
+        ]
         return [result for future in futures for result in future.result()]
 
 
@@ -64,9 +68,13 @@ def failure(result) -> tuple[str, str] | None:
 
 
 def all_versions(sm, name: str) -> list[int]:
-    return [v["Version"] for page in sm.get_paginator("list_image_versions").paginate(ImageName=name, SortBy="VERSION",
-                                                                                        SortOrder="ASCENDING")
-            for v in page["ImageVersions"]]
+    return [
+        v["Version"]
+        for page in sm.get_paginator("list_image_versions").paginate(
+            ImageName=name, SortBy="VERSION", SortOrder="ASCENDING"
+        )
+        for v in page["ImageVersions"]
+    ]
 
 
 def test_concurrent_versions_are_numbered_without_gaps(services):
@@ -92,8 +100,9 @@ def test_concurrent_create_image_of_one_name_has_one_winner(services):
 
 def test_a_client_token_replayed_anywhere_creates_one_version(services):
     services[0].client().create_image(ImageName="img", RoleArn=ROLE)
-    results = hammer(services, 3, lambda c, n: c.create_image_version(ImageName="img", BaseImage=BASE,
-                                                                       ClientToken="same-token"))
+    results = hammer(
+        services, 3, lambda c, n: c.create_image_version(ImageName="img", BaseImage=BASE, ClientToken="same-token")
+    )
     assert {r["ImageVersionArn"] for r in results} == {"arn:aws:sagemaker:us-east-1:000000000000:image-version/img/1"}
     assert all_versions(services[1].client(), "img") == [1]
 
@@ -115,13 +124,13 @@ def test_an_alias_never_ends_up_on_two_versions(services):
         ("ValidationException", "Alias hot is already associated with another ImageVersion of Image img."),
         ("ResourceNotFound", "ImageVersion with Alias hot for Image img does not exist"),
     }
-    holders = [v for v in range(1, 5)
-               if "hot" in sm.list_aliases(ImageName="img", Version=v)["SageMakerImageVersionAliases"]]
+    holders = [
+        v for v in range(1, 5) if "hot" in sm.list_aliases(ImageName="img", Version=v)["SageMakerImageVersionAliases"]
+    ]
     assert len(holders) <= 1
     if holders:
         assert sm.describe_image_version(ImageName="img", Alias="hot")["Version"] == holders[0]
-    assert sm.list_aliases(ImageName="img", Alias="hot")["SageMakerImageVersionAliases"] == (["hot"] if holders
-                                                                                             else [])
+    assert sm.list_aliases(ImageName="img", Alias="hot")["SageMakerImageVersionAliases"] == (["hot"] if holders else [])
 
 
 def test_concurrent_add_tags_take_turns(services):
@@ -132,8 +141,11 @@ def test_concurrent_add_tags_take_turns(services):
     assert [t["Key"] for t in sm.list_tags(ResourceArn=arn)["Tags"]] == ["k"]
     sm.delete_tags(ResourceArn=arn, TagKeys=["k"])
     # 8 callers each add 10 new keys: exactly 5 fit under the 50-tag limit, whatever the interleaving
-    results = hammer(services, 1, lambda c, n: c.add_tags(ResourceArn=arn, Tags=[
-        {"Key": f"k{n}-{i}", "Value": "v"} for i in range(10)]))
+    results = hammer(
+        services,
+        1,
+        lambda c, n: c.add_tags(ResourceArn=arn, Tags=[{"Key": f"k{n}-{i}", "Value": "v"} for i in range(10)]),
+    )
     assert len([r for r in results if not isinstance(r, Exception)]) == 5
     assert len(sm.list_tags(ResourceArn=arn, MaxResults=100)["Tags"]) == 50
 
@@ -204,8 +216,9 @@ def test_connections_cut_by_the_database_cost_no_failed_request(postgres):
     sm.create_image(ImageName="img", RoleArn=ROLE)
     with ThreadPoolExecutor(4) as pool:  # several pooled connections
         list(pool.map(lambda _: service.client().describe_image(ImageName="img"), range(8)))
-    cut = postgres.conn.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                                "WHERE application_name = 'cut-test'").fetchone()[0]
+    cut = postgres.conn.execute(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'cut-test'"
+    ).fetchone()[0]
     assert cut >= 1
     assert sm.describe_image(ImageName="img")["ImageName"] == "img"
     sm.create_image(ImageName="img2", RoleArn=ROLE)
@@ -215,9 +228,9 @@ def test_connections_cut_by_the_database_cost_no_failed_request(postgres):
 
 def test_worker_jobs_claim_then_run_outside_any_transaction_then_finish(service):
     """The worker's three phases, as a slow job (a registry lookup, say) will use them."""
-    from smimages.worker import TransitionWorker
-
     from sqlalchemy import event
+
+    from smimages.worker import TransitionWorker
 
     engine = service.service.store.engine
     log, connections = [], []
@@ -242,8 +255,14 @@ def test_worker_jobs_claim_then_run_outside_any_transaction_then_finish(service)
 
     worker = TransitionWorker(service.service, jobs=[SlowJob()])
     assert worker.run_once() is None
-    assert log == [("claim", True), ("run", "a", 0), ("finish", "a", "A", True), ("run", "b", 0),
-                   ("run", "c", 0), ("finish", "c", "C", True)]
+    assert log == [
+        ("claim", True),
+        ("run", "a", 0),
+        ("finish", "a", "A", True),
+        ("run", "b", 0),
+        ("run", "c", 0),
+        ("finish", "c", "C", True),
+    ]
 
 
 @pytest.mark.postgres
@@ -266,7 +285,11 @@ def test_claimed_transitions_are_skipped_by_other_workers_until_their_claimant_d
     for _ in range(3):
         sm.create_image_version(ImageName="img", BaseImage=BASE)
     clock.advance(5)
-    claimant = subprocess.Popen([sys.executable, "-c", f"""
+    claimant = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"""
 import sys, time
 from smimages.store import Store
 from smimages.store.schema import image_versions
@@ -275,7 +298,11 @@ with store.transaction(write=True) as tx:
     claimed = tx.claim_due("image_versions", {clock()}, 100)
     print(len(claimed), flush=True)
     time.sleep(60)
-"""], stdout=subprocess.PIPE, text=True)
+""",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert claimant.stdout.readline().strip() == "3"
         worker = TransitionWorker(service.service)

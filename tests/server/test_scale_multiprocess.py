@@ -1,6 +1,7 @@
 """Several real `smimages serve` processes on one PostgreSQL database, as behind a load balancer: concurrent
 creates numbered without gaps, a server killed mid-load losing nothing it acknowledged, and lifecycle
 transitions run in the servers or in a separate `smimages worker` process."""
+
 import signal
 import subprocess
 import sys
@@ -16,7 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from conftest import BASE, ROLE
+from support import BASE, ROLE
 
 pytestmark = pytest.mark.postgres
 THREADS_PER_SERVER = 4
@@ -31,9 +32,13 @@ def db(postgres):
 def client(server):
     """A client that never retries on its own, so every 5xx and every dropped connection is seen."""
     return boto3.session.Session().client(
-        "sagemaker", region_name="us-east-1", endpoint_url=server.url, aws_access_key_id="AKIDEXAMPLE",
+        "sagemaker",
+        region_name="us-east-1",
+        endpoint_url=server.url,
+        aws_access_key_id="AKIDEXAMPLE",
         aws_secret_access_key="secret",
-        config=Config(retries={"total_max_attempts": 1}, connect_timeout=5, read_timeout=30))
+        config=Config(retries={"total_max_attempts": 1}, connect_timeout=5, read_timeout=30),
+    )
 
 
 def stored(db: str, sql: str):
@@ -47,9 +52,13 @@ def stored(db: str, sql: str):
 
 
 def versions(sm, name="img") -> list[dict]:
-    return [v for page in sm.get_paginator("list_image_versions").paginate(ImageName=name, SortBy="VERSION",
-                                                                             SortOrder="ASCENDING")
-            for v in page["ImageVersions"]]
+    return [
+        v
+        for page in sm.get_paginator("list_image_versions").paginate(
+            ImageName=name, SortBy="VERSION", SortOrder="ASCENDING"
+        )
+        for v in page["ImageVersions"]
+    ]
 
 
 def load(servers, creates_per_thread: int, create) -> tuple[list, float]:
@@ -59,8 +68,10 @@ def load(servers, creates_per_thread: int, create) -> tuple[list, float]:
     def thread(index: int, t: int):
         sm = client(servers[index])
         start.wait()
-        return [create(index, sm, (index * THREADS_PER_SERVER + t) * creates_per_thread + i)
-                for i in range(creates_per_thread)]
+        return [
+            create(index, sm, (index * THREADS_PER_SERVER + t) * creates_per_thread + i)
+            for i in range(creates_per_thread)
+        ]
 
     with ThreadPoolExecutor(THREADS_PER_SERVER * len(servers)) as pool:
         futures = [pool.submit(thread, index, t) for index in range(len(servers)) for t in range(THREADS_PER_SERVER)]
@@ -85,8 +96,10 @@ def test_two_servers_number_concurrent_creates_on_one_image_without_gaps(server_
     numbers = sorted(int(arn.rsplit("/", 1)[1]) for arn in results)
     assert numbers == list(range(1, 257))
     assert [v["Version"] for v in versions(client(servers[1]))] == numbers
-    print(f"\n256 CreateImageVersion on one image, 2 servers x {THREADS_PER_SERVER} threads: {seconds:.2f} s "
-          f"({256 / seconds:.0f}/s)")
+    print(
+        f"\n256 CreateImageVersion on one image, 2 servers x {THREADS_PER_SERVER} threads: {seconds:.2f} s "
+        f"({256 / seconds:.0f}/s)"
+    )
     for server in servers:
         assert "Traceback" not in server.stop()
 
@@ -94,8 +107,9 @@ def test_two_servers_number_concurrent_creates_on_one_image_without_gaps(server_
 def test_a_server_killed_mid_load_loses_no_acknowledged_create(server_factory, db):
     """Clients retry a create that got no answer on the other server with the same ClientToken (as SDKs do
     behind a load balancer): nothing acknowledged is lost, nothing is created twice, nothing stays CREATING."""
-    doomed, survivor = [server_factory("--db", db, "--transition-delay", "0.5", "--log-level", "warning").start()
-                        for _ in range(2)]
+    doomed, survivor = [
+        server_factory("--db", db, "--transition-delay", "0.5", "--log-level", "warning").start() for _ in range(2)
+    ]
     client(doomed).create_image(ImageName="img", RoleArn=ROLE)
     time.sleep(0.6)
     acknowledged: dict[str, str] = {}  # ClientToken -> ImageVersionArn
@@ -107,7 +121,8 @@ def test_a_server_killed_mid_load_loses_no_acknowledged_create(server_factory, d
         for _attempt in range(2):
             try:
                 arn = getattr(balancer, "sm", sm).create_image_version(
-                    ImageName="img", BaseImage=BASE, ClientToken=token)["ImageVersionArn"]
+                    ImageName="img", BaseImage=BASE, ClientToken=token
+                )["ImageVersionArn"]
                 acknowledged[token] = arn
                 return arn
             except BotoCoreError:  # no answer: the connection died with the server
@@ -131,14 +146,17 @@ def test_a_server_killed_mid_load_loses_no_acknowledged_create(server_factory, d
     listed = versions(client(survivor))
     assert [v["Version"] for v in listed] == list(range(1, 201))  # nothing lost, nothing created twice
     assert sorted(acknowledged.values(), key=lambda arn: int(arn.rsplit("/", 1)[1])) == [
-        v["ImageVersionArn"] for v in listed]
+        v["ImageVersionArn"] for v in listed
+    ]
     deadline = time.monotonic() + 15
     while stored(db, "SELECT count(*) FROM image_versions WHERE status <> 'CREATED' OR due_at IS NOT NULL"):
         assert time.monotonic() < deadline, "the surviving worker never wrote the transitions down"
         time.sleep(0.1)
     assert {v["ImageVersionStatus"] for v in versions(client(survivor))} == {"CREATED"}
-    print(f"\n200 creates over 2 servers, one SIGKILLed after 60 acknowledged: {seconds:.2f} s, "
-          f"{len(lost_answers)} answers lost and retried on the survivor")
+    print(
+        f"\n200 creates over 2 servers, one SIGKILLed after 60 acknowledged: {seconds:.2f} s, "
+        f"{len(lost_answers)} answers lost and retried on the survivor"
+    )
     assert "Traceback" not in survivor.stop()
 
 
@@ -146,15 +164,21 @@ def test_a_client_token_replayed_against_another_server_creates_nothing(server_f
     first, second = [server_factory("--db", db).start() for _ in range(2)]
     client(first).create_image(ImageName="img", RoleArn=ROLE)
     arn = client(first).create_image_version(ImageName="img", BaseImage=BASE, ClientToken="tok")["ImageVersionArn"]
-    assert client(second).create_image_version(ImageName="img", BaseImage=BASE + "-other",
-                                               ClientToken="tok")["ImageVersionArn"] == arn
+    assert (
+        client(second).create_image_version(ImageName="img", BaseImage=BASE + "-other", ClientToken="tok")[
+            "ImageVersionArn"
+        ]
+        == arn
+    )
     assert [v["Version"] for v in versions(client(second))] == [1]
 
 
 def test_transitions_run_in_a_separate_worker_process(server_factory, db):
     """serve --no-worker (or SMIMAGES_WORKER=off) leaves the stored transitions to `smimages worker`."""
-    servers = [server_factory("--db", db, "--no-worker", "--transition-delay", "0.2").start(),
-               server_factory("--db", db, "--transition-delay", "0.2", env={"SMIMAGES_WORKER": "off"}).start()]
+    servers = [
+        server_factory("--db", db, "--no-worker", "--transition-delay", "0.2").start(),
+        server_factory("--db", db, "--transition-delay", "0.2", env={"SMIMAGES_WORKER": "off"}).start(),
+    ]
     sm = client(servers[0])
     sm.create_image(ImageName="img", RoleArn=ROLE)
     time.sleep(0.3)
@@ -163,14 +187,22 @@ def test_transitions_run_in_a_separate_worker_process(server_factory, db):
     time.sleep(1.5)  # a worker inside either server would long have written the transitions down
     assert {v["ImageVersionStatus"] for v in versions(client(servers[1]))} == {"CREATED"}  # reads follow the clock
     assert stored(db, "SELECT count(*) FROM image_versions WHERE due_at IS NOT NULL") == 2
-    workers = [subprocess.Popen([sys.executable, "-m", "smimages", "worker", "--db", db],
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for _ in range(2)]
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "smimages", "worker", "--db", db],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     started = [next(line for line in worker.stdout if "worker started" in line) for worker in workers]
     try:
         assert len(started) == 2
         deadline = time.monotonic() + 20
         while stored(db, "SELECT count(*) FROM image_versions WHERE due_at IS NOT NULL") + stored(
-                db, "SELECT count(*) FROM images WHERE due_at IS NOT NULL"):
+            db, "SELECT count(*) FROM images WHERE due_at IS NOT NULL"
+        ):
             assert time.monotonic() < deadline, "the worker process never wrote the transitions down"
             time.sleep(0.1)
         assert stored(db, "SELECT count(*) FROM image_versions WHERE status = 'CREATED'") == 2

@@ -1,4 +1,5 @@
 """Request validation, generated from the botocore model: every constraint on every served input member."""
+
 import functools
 import json
 import re
@@ -13,8 +14,10 @@ from botocore import xform_name
 from botocore.exceptions import ClientError
 from botocore.model import Shape
 
-from conftest import ROLE, error_of
 from smimages.operations import OPERATIONS
+from support import ROLE, error_of
+
+pytestmark = pytest.mark.sqlite_only  # validation and framing never reach the store
 
 SERVED_OPERATIONS = tuple(OPERATIONS)
 
@@ -38,11 +41,19 @@ EXAMPLES = {
     "ImageDeleteProperty": "DisplayName",
 }
 ASTRAL = ("😀", "𠀀")  # two UTF-16 units each: an emoji, and a CJK letter for \p{L} patterns
-WRONG_TYPE = {"string": 5, "integer": "abc", "long": "abc", "boolean": "yes", "timestamp": "yesterday",
-              "list": "x", "structure": "x"}
+WRONG_TYPE = {
+    "string": 5,
+    "integer": "abc",
+    "long": "abc",
+    "boolean": "yes",
+    "timestamp": "yesterday",
+    "list": "x",
+    "structure": "x",
+}
 
 
 # ---- the model's constraints, worded as AWS words them -------------------------------------------
+
 
 @functools.cache
 def compiled(pattern: str):
@@ -107,6 +118,7 @@ def message(path: str, value, rules: list[str]) -> str:
 
 # ---- values built from the model -----------------------------------------------------------------
 
+
 def text(shape: Shape, units: int | None = None, index: int = 0) -> str:
     """An ASCII string for shape, matching its pattern if trimming or padding an example can.
 
@@ -159,6 +171,7 @@ def baseline(op: str) -> dict:
 
 # ---- walking the input shapes --------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Member:
     keys: tuple  # member names and list indexes from the request root
@@ -174,12 +187,12 @@ def camel(name: str) -> str:
 def members(shape: Shape, keys: tuple = (), path: str = ""):
     """Every member reachable from shape, depth first; elements of structure lists at index 1."""
     for name, member in shape.members.items():
-        member_keys, member_path = keys + (name,), f"{path}.{camel(name)}" if path else camel(name)
+        member_keys, member_path = (*keys, name), f"{path}.{camel(name)}" if path else camel(name)
         yield Member(member_keys, member_path, member, name in shape.required_members)
         if member.type_name == "structure":
             yield from members(member, member_keys, member_path)
         if member.type_name == "list" and member.member.type_name == "structure":
-            yield from members(member.member, member_keys + (0,), f"{member_path}.1.member")
+            yield from members(member.member, (*member_keys, 0), f"{member_path}.1.member")
 
 
 def served_members():
@@ -252,8 +265,11 @@ def boundaries(member: Member):
     elif shape.type_name in ("integer", "long"):
         candidates = [(f"at-{bound}", meta[bound]) for bound in ("min", "max") if bound in meta]
     elif shape.type_name == "list":
-        candidates = [(f"at-{bound}", [valid(shape.member, i) for i in range(meta[bound])])
-                      for bound in ("min", "max") if bound in meta]
+        candidates = [
+            (f"at-{bound}", [valid(shape.member, i) for i in range(meta[bound])])
+            for bound in ("min", "max")
+            if bound in meta
+        ]
     return [(kind, value) for kind, value in candidates if not broken(shape, value)]
 
 
@@ -271,8 +287,7 @@ def generate(cases, with_message=False):
     for op, member in served_members():
         for kind, value in cases(member):
             extra = [message(member.path, value, broken(member.shape, value))] if with_message else []
-            params.append(pytest.param(op, with_value(op, member.keys, value), *extra,
-                                       id=f"{op}-{member.path}-{kind}"))
+            params.append(pytest.param(op, with_value(op, member.keys, value), *extra, id=f"{op}-{member.path}-{kind}"))
     return params
 
 
@@ -282,6 +297,7 @@ WRONG_TYPES = generate(wrong_types)
 
 
 # ---- calling the server --------------------------------------------------------------------------
+
 
 def call(client, op: str, request: dict):
     return getattr(client, xform_name(op))(**request)
@@ -296,8 +312,9 @@ def rejection(client, op: str, request: dict) -> tuple[str, str]:
 def sdk_fills_in(op: str, request: dict) -> bool:
     """Whether botocore would add a member the request leaves out (an idempotency token), even unvalidated."""
     shape = MODEL.operation_model(op).input_shape
-    return any(member.metadata.get("idempotencyToken") and name not in request
-               for name, member in shape.members.items())
+    return any(
+        member.metadata.get("idempotencyToken") and name not in request for name, member in shape.members.items()
+    )
 
 
 def assert_passes_validation(client, op: str, request: dict) -> None:
@@ -315,6 +332,7 @@ def post(service, op: str, body: bytes):
 
 
 # ---- tests ---------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("op, request_, expected", VIOLATIONS)
 def test_constraint_violation(service, raw, op, request_, expected):
@@ -348,20 +366,30 @@ def test_several_violations_are_listed_in_member_order(raw):
         "Value 'bad_name' at 'imageName' failed to satisfy constraint: "
         "Member must satisfy regular expression pattern: ^[a-zA-Z0-9]([-.]?[a-zA-Z0-9]){0,62}$; "
         "Value '' at 'tags.2.member.key' failed to satisfy constraint: "
-        "Member must have length greater than or equal to 1")
+        "Member must have length greater than or equal to 1",
+    )
 
 
 @pytest.mark.parametrize("op, request_", WRONG_TYPES)
 def test_wrong_json_type_is_a_serialization_error(service, op, request_):
     status, headers, doc = post(service, op, json.dumps(request_).encode())
-    assert (status, doc["__type"], headers["x-amzn-errortype"]) == (400, "SerializationException",
-                                                                   "SerializationException")
+    assert (status, doc["__type"], headers["x-amzn-errortype"]) == (
+        400,
+        "SerializationException",
+        "SerializationException",
+    )
 
 
-@pytest.mark.parametrize("op, request_", [
-    ("ListImages", {"MaxResults": "abc"}),
-    ("CreateImageVersion", {"ImageName": "my-image", "BaseImage": "repo:1", "ClientToken": "tok", "Horovod": "yes"}),
-])
+@pytest.mark.parametrize(
+    "op, request_",
+    [
+        ("ListImages", {"MaxResults": "abc"}),
+        (
+            "CreateImageVersion",
+            {"ImageName": "my-image", "BaseImage": "repo:1", "ClientToken": "tok", "Horovod": "yes"},
+        ),
+    ],
+)
 def test_wrong_type_through_boto3(raw, op, request_):
     with pytest.raises(ClientError) as excinfo:
         call(raw, op, request_)
@@ -370,26 +398,33 @@ def test_wrong_type_through_boto3(raw, op, request_):
 
 
 # Java's regex dialect, which AWS validates with: '.' stops at every line terminator, \d and \s are ASCII.
-@pytest.mark.parametrize("terminator", [
-    pytest.param("\n", id="LF"),
-    pytest.param("\r", id="CR"),
-    pytest.param("\u0085", id="NEL"),
-    pytest.param("\u2028", id="LS"),
-    pytest.param("\u2029", id="PS"),
-])
+@pytest.mark.parametrize(
+    "terminator",
+    [
+        pytest.param("\n", id="LF"),
+        pytest.param("\r", id="CR"),
+        pytest.param("\u0085", id="NEL"),
+        pytest.param("\u2028", id="LS"),
+        pytest.param("\u2029", id="PS"),
+    ],
+)
 def test_dot_stops_at_java_line_terminators(raw, terminator):
     value = f"a{terminator}b"
     shape = MODEL.operation_model("CreateImage").input_shape.members["Description"]
     expected = message("description", value, [pattern_rule(shape)])
     assert rejection(raw, "CreateImage", {**baseline("CreateImage"), "Description": value}) == (
-        "ValidationException", expected)
+        "ValidationException",
+        expected,
+    )
 
 
 def test_digits_are_ascii_only(raw):
     arn = "arn:aws:iam::١٢٣٤٥٦٧٨٩٠١٢:role/R"
     shape = MODEL.operation_model("CreateImage").input_shape.members["RoleArn"]
     assert rejection(raw, "CreateImage", {"ImageName": "my-image", "RoleArn": arn}) == (
-        "ValidationException", message("roleArn", arn, [pattern_rule(shape)]))
+        "ValidationException",
+        message("roleArn", arn, [pattern_rule(shape)]),
+    )
 
 
 def test_non_ascii_space_is_not_whitespace(raw):
@@ -412,7 +447,9 @@ def test_a_pattern_is_checked_at_any_length_and_every_time(raw, length):
     bad, good = "a" * (length - 1) + "\n", "a" * length
     for _ in range(2):  # the second time the answers may come from memory
         assert rejection(raw, "CreateImage", {**baseline("CreateImage"), "Description": bad}) == (
-            "ValidationException", message("description", bad, [pattern_rule(shape)]))
+            "ValidationException",
+            message("description", bad, [pattern_rule(shape)]),
+        )
         assert_passes_validation(raw, "CreateImage", {**baseline("CreateImage"), "Description": good})
 
 
@@ -422,8 +459,10 @@ def test_paths_inside_lists_and_nested_objects(service):
     assert post(service, "AddTags", body)[2]["message"] == "Expected a string at 'tags.3.member.value', got a number"
     tags[2]["Value"] = "v"
     assert post(service, "AddTags", json.dumps({"ResourceArn": EXAMPLES["ResourceArn"], "Tags": tags}).encode())[2][
-        "message"] == (
+        "message"
+    ] == (
         "2 validation errors detected: "
         "Value null at 'tags.2.member.value' failed to satisfy constraint: Member must not be null; "
         "Value '' at 'tags.3.member.key' failed to satisfy constraint: "
-        "Member must have length greater than or equal to 1")
+        "Member must have length greater than or equal to 1"
+    )

@@ -1,5 +1,6 @@
 """docs/testing.md's examples run as written: its `<!-- file: NAME -->` blocks are written out and run with pytest
 and with unittest, in fresh processes, as a user would run them."""
+
 import os
 import re
 import subprocess
@@ -8,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-DOC = Path(__file__).parent.parent / "docs" / "testing.md"
+from support import ROOT
+
+DOC = ROOT / "docs" / "testing.md"
 _BLOCK = re.compile(r"<!-- file: (?P<name>[\w.]+) -->\n```\w*\n(?P<body>.*?)\n```", re.S)
 
 

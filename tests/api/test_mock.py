@@ -1,5 +1,6 @@
 """mock_sagemaker_images(): which clients it catches (and which it leaves alone), isolation, nesting, threads,
 the decorator forms, moto side by side, and aiobotocore."""
+
 import asyncio
 import os
 import threading
@@ -11,9 +12,9 @@ from botocore.awsrequest import AWSResponse
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from conftest import BASE, ROLE, error_of
 from smimages import intercept, testing
 from smimages.testing import SageMakerImagesMock, current, mock_sagemaker_images
+from support import BASE, ROLE, ROOT, error_of
 
 REGION = "us-east-1"
 
@@ -51,12 +52,15 @@ def test_clients_created_inside_talk_to_a_fresh_service_through_the_request_path
     with mock_sagemaker_images() as sm:
         client = sagemaker()  # boto3's default session, no endpoint_url
         client.create_image(ImageName="img", RoleArn=ROLE)
-        assert client.describe_image(ImageName="img")["ImageArn"] == \
-            "arn:aws:sagemaker:us-east-1:000000000000:image/img"
+        assert (
+            client.describe_image(ImageName="img")["ImageArn"] == "arn:aws:sagemaker:us-east-1:000000000000:image/img"
+        )
         with pytest.raises(ClientError) as exc:
             client.describe_image(ImageName="missing")
-        assert error_of(exc) == ("ResourceNotFound",
-                                 "Image with ARN arn:aws:sagemaker:us-east-1:000000000000:image/missing does not exist")
+        assert error_of(exc) == (
+            "ResourceNotFound",
+            "Image with ARN arn:aws:sagemaker:us-east-1:000000000000:image/missing does not exist",
+        )
         raw = sagemaker(config=Config(parameter_validation=False))
         with pytest.raises(ClientError) as exc:
             raw.list_images(MaxResults=0)
@@ -246,7 +250,8 @@ def test_decorator_on_a_testcase_gives_each_test_a_fresh_mock():
             results.append((names(self.client), None))
 
     outcome = unittest.TextTestRunner(stream=open("/dev/null", "w")).run(
-        unittest.defaultTestLoader.loadTestsFromTestCase(Case))
+        unittest.defaultTestLoader.loadTestsFromTestCase(Case)
+    )
     assert outcome.wasSuccessful(), outcome.errors + outcome.failures
     assert results == [(["one"], "CREATING"), ([], None)]
     assert current() is None
@@ -311,17 +316,24 @@ def test_aiobotocore_clients_are_caught():
     """aiobotocore pins its own botocore, so it runs in a venv of its own (made once, kept in .venv-aiobotocore)."""
     import subprocess
     import sys
-    from pathlib import Path
 
-    root = Path(__file__).resolve().parents[1]
+    root = ROOT
     venv = root / ".venv-aiobotocore"
     python = venv / "bin" / "python"
     if not (venv / ".ready").exists():
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "aiobotocore>=2.13", "-e", str(root)],
-                       check=True, timeout=600)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "--quiet", "aiobotocore>=2.13", "-e", str(root)],
+            check=True,
+            timeout=600,
+        )
         (venv / ".ready").touch()
-    result = subprocess.run([str(python), "-c", AIOBOTOCORE_SCENARIO], capture_output=True, text=True, timeout=120,
-                            env={**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"})
+    result = subprocess.run(
+        [str(python), "-c", AIOBOTOCORE_SCENARIO],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"},
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "('CREATING', 'CREATED', 'ResourceNotFound')"

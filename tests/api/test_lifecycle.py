@@ -1,9 +1,10 @@
 """Asynchronous statuses under a moved clock, transitions that refuse busy resources, and the botocore waiters."""
+
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import BASE, ROLE, error_of
 from smimages.operations.service import Settings
+from support import BASE, ROLE, error_of
 
 DELAY = 30
 
@@ -111,8 +112,9 @@ class TestWaitersWithZeroDelay:
         sm.update_image(ImageName="img", Description="x")
         sm.get_waiter("image_updated").wait(ImageName="img", WaiterConfig={"Delay": 0, "MaxAttempts": 1})
         sm.create_image_version(ImageName="img", BaseImage=BASE)
-        sm.get_waiter("image_version_created").wait(ImageName="img", Version=1,
-                                                     WaiterConfig={"Delay": 0, "MaxAttempts": 1})
+        sm.get_waiter("image_version_created").wait(
+            ImageName="img", Version=1, WaiterConfig={"Delay": 0, "MaxAttempts": 1}
+        )
 
     @pytest.mark.parametrize("waiter", ["image_deleted", "image_version_deleted"])
     def test_deleted_waiters_behave_as_against_aws(self, sm, waiter):

@@ -1,4 +1,5 @@
 """SigV4 authentication: AWS's codes and texts for every failure, the credentials file, and the startup policy."""
+
 import json
 import logging
 import os
@@ -6,7 +7,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import boto3
 import pytest
@@ -16,15 +17,24 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
-from conftest import ROLE, error_of, free_port
 from smimages.auth import (
-    AccessKey, Anonymous, AuthConfigError, SignatureVerifier, configure, is_loopback, load_credentials)
+    AccessKey,
+    Anonymous,
+    AuthConfigError,
+    SignatureVerifier,
+    configure,
+    is_loopback,
+    load_credentials,
+)
 from smimages.testing import InProcess
+from support import ROLE, error_of, free_port
 
 JSON11 = "application/x-amz-json-1.1"
 HOST = "smimages.invalid"
-MISMATCH = ("The request signature we calculated does not match the signature you provided. Check your AWS Secret "
-            "Access Key and signing method. Consult the service documentation for details.")
+MISMATCH = (
+    "The request signature we calculated does not match the signature you provided. Check your AWS Secret "
+    "Access Key and signing method. Consult the service documentation for details."
+)
 UNKNOWN_KEY = "The security token included in the request is invalid."
 BAD_TOKEN = "The security token included in the request is invalid"
 KEYS = {
@@ -33,8 +43,13 @@ KEYS = {
     "ASIATEMP": AccessKey("ASIATEMP", "temp-secret-0123456789", "111111111111", session_token="session-token-xyz"),
     "123456789012": AccessKey("123456789012", "digits-secret-0123456789", "333333333333"),
 }
-SECRETS = ("alpha-secret-0123456789", "bravo-secret-0123456789", "temp-secret-0123456789",
-           "digits-secret-0123456789", "session-token-xyz")
+SECRETS = (
+    "alpha-secret-0123456789",
+    "bravo-secret-0123456789",
+    "temp-secret-0123456789",
+    "digits-secret-0123456789",
+    "session-token-xyz",
+)
 CREDENTIALS_FILE = """\
 # team A
 [alpha]
@@ -84,14 +99,28 @@ def client(svc, key="AKIDALPHA", secret=None, region="us-east-1", token=None):
     """A real boto3 client, signing with the given credentials, answered in-process."""
     secret = secret or KEYS[key].secret_access_key
     sm = boto3.session.Session().client(
-        "sagemaker", region_name=region, endpoint_url=f"http://{HOST}", aws_access_key_id=key,
-        aws_secret_access_key=secret, aws_session_token=token, config=Config(retries={"max_attempts": 1}))
+        "sagemaker",
+        region_name=region,
+        endpoint_url=f"http://{HOST}",
+        aws_access_key_id=key,
+        aws_secret_access_key=secret,
+        aws_session_token=token,
+        config=Config(retries={"max_attempts": 1}),
+    )
     sm.meta.events.register("before-send.sagemaker", svc._send)
     return sm
 
 
-def signed(key="AKIDALPHA", secret=None, body=b"{}", operation="ListImages", region="us-east-1", token=None,
-           extra=None, date_header=False) -> dict[str, str]:
+def signed(
+    key="AKIDALPHA",
+    secret=None,
+    body=b"{}",
+    operation="ListImages",
+    region="us-east-1",
+    token=None,
+    extra=None,
+    date_header=False,
+) -> dict[str, str]:
     """Headers of a request signed by botocore's client-side signer, as an SDK sends them (lower-cased)."""
     headers = {"Content-Type": JSON11, "X-Amz-Target": f"SageMaker.{operation}", "Host": HOST, **(extra or {})}
     if date_header:
@@ -109,21 +138,24 @@ def post(svc, headers, body=b"{}"):
 
 
 def stamp(headers) -> datetime:
-    return datetime.strptime(headers["x-amz-date"], "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
+    return datetime.strptime(headers["x-amz-date"], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
 
 
 def fmt(moment: float | datetime) -> str:
     if not isinstance(moment, datetime):
-        moment = datetime.fromtimestamp(moment, timezone.utc)
+        moment = datetime.fromtimestamp(moment, UTC)
     return moment.strftime("%Y%m%dT%H%M%SZ")
 
 
 # ---- accepted requests -------------------------------------------------------------------------------------------
 
+
 def test_boto3_with_a_listed_key_acts_in_the_files_account_and_the_scopes_region(authed):
     sm = client(authed, region="ap-south-1")
-    assert sm.create_image(ImageName="img", RoleArn=ROLE)["ImageArn"] == \
-        "arn:aws:sagemaker:ap-south-1:111111111111:image/img"
+    assert (
+        sm.create_image(ImageName="img", RoleArn=ROLE)["ImageArn"]
+        == "arn:aws:sagemaker:ap-south-1:111111111111:image/img"
+    )
     assert [i["ImageName"] for i in sm.list_images()["Images"]] == ["img"]
 
 
@@ -177,20 +209,27 @@ def test_fifteen_minutes_of_skew_either_way_is_accepted(authed, clock):
 
 # ---- refused requests: AWS's codes and texts ---------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("authorization", [None, "", "Basic dXNlcjpwYXNz", "Bearer abc", "AWS abc:def"])
 def test_no_sigv4_authorization_header(authed, authorization):
     headers = {k: v for k, v in signed().items() if k != "authorization"}
     if authorization is not None:
         headers["authorization"] = authorization
     assert post(authed, headers) == (
-        400, "MissingAuthenticationTokenException", "Request is missing Authentication Token")
+        400,
+        "MissingAuthenticationTokenException",
+        "Request is missing Authentication Token",
+    )
 
 
-@pytest.mark.parametrize("drop,expected", [
-    ("Credential", "Authorization header requires 'Credential' parameter. "),
-    ("Signature", "Authorization header requires 'Signature' parameter. "),
-    ("SignedHeaders", "Authorization header requires 'SignedHeaders' parameter. "),
-])
+@pytest.mark.parametrize(
+    "drop,expected",
+    [
+        ("Credential", "Authorization header requires 'Credential' parameter. "),
+        ("Signature", "Authorization header requires 'Signature' parameter. "),
+        ("SignedHeaders", "Authorization header requires 'SignedHeaders' parameter. "),
+    ],
+)
 def test_authorization_missing_a_parameter(authed, drop, expected):
     headers = signed()
     algorithm, params = headers["authorization"].split(" ", 1)
@@ -202,9 +241,11 @@ def test_authorization_missing_a_parameter(authed, drop, expected):
 def test_authorization_missing_everything(authed):
     headers = {**signed(), "authorization": "AWS4-HMAC-SHA256"}
     del headers["x-amz-date"]
-    message = ("Authorization header requires 'Credential' parameter. Authorization header requires 'Signature' "
-               "parameter. Authorization header requires 'SignedHeaders' parameter. Authorization header requires "
-               "existence of either a 'X-Amz-Date' or a 'Date' header. Authorization=AWS4-HMAC-SHA256")
+    message = (
+        "Authorization header requires 'Credential' parameter. Authorization header requires 'Signature' "
+        "parameter. Authorization header requires 'SignedHeaders' parameter. Authorization header requires "
+        "existence of either a 'X-Amz-Date' or a 'Date' header. Authorization=AWS4-HMAC-SHA256"
+    )
     assert post(authed, headers) == (400, "IncompleteSignatureException", message)
 
 
@@ -213,17 +254,21 @@ def test_authorization_piece_without_an_equal_sign(authed):
     headers["authorization"] = headers["authorization"].replace("SignedHeaders=", "SignedHeaders")
     piece = next(p for p in headers["authorization"].split(", ") if p.startswith("SignedHeaders"))
     assert post(authed, headers) == (
-        400, "IncompleteSignatureException",
+        400,
+        "IncompleteSignatureException",
         f"'{piece}' not a valid key=value pair (missing equal-sign) in Authorization header: "
-        f"'{headers['authorization']}'.")
+        f"'{headers['authorization']}'.",
+    )
 
 
 @pytest.mark.parametrize("date", ["2026-01-01T00:00:00Z", "20260101", "20261399T000000Z", "tomorrow", "0"])
 def test_a_date_not_in_iso_basic_format(authed, date):
     headers = {**signed(), "x-amz-date": date}
     assert post(authed, headers) == (
-        400, "IncompleteSignatureException",
-        f"Date must be in ISO-8601 'basic format'. Got '{date}'. See http://en.wikipedia.org/wiki/ISO_8601")
+        400,
+        "IncompleteSignatureException",
+        f"Date must be in ISO-8601 'basic format'. Got '{date}'. See http://en.wikipedia.org/wiki/ISO_8601",
+    )
 
 
 def test_signature_expired(authed, clock):
@@ -231,8 +276,10 @@ def test_signature_expired(authed, clock):
     now = stamp(headers).timestamp() + 15 * 60 + 1
     clock.offset = now - time.time()
     assert post(authed, headers) == (
-        400, "InvalidSignatureException",
-        f"Signature expired: {headers['x-amz-date']} is now earlier than {fmt(now - 900)} ({fmt(now)} - 15 min.)")
+        400,
+        "InvalidSignatureException",
+        f"Signature expired: {headers['x-amz-date']} is now earlier than {fmt(now - 900)} ({fmt(now)} - 15 min.)",
+    )
 
 
 def test_signature_not_yet_current(authed, clock):
@@ -240,9 +287,11 @@ def test_signature_not_yet_current(authed, clock):
     now = stamp(headers).timestamp() - 15 * 60 - 1
     clock.offset = now - time.time()
     assert post(authed, headers) == (
-        400, "InvalidSignatureException",
+        400,
+        "InvalidSignatureException",
         f"Signature not yet current: {headers['x-amz-date']} is still later than {fmt(now + 900)} "
-        f"({fmt(now)} + 15 min.)")
+        f"({fmt(now)} + 15 min.)",
+    )
 
 
 def test_an_old_request_replayed_later_is_expired(authed, clock):
@@ -254,18 +303,24 @@ def test_an_old_request_replayed_later_is_expired(authed, clock):
 
 def test_host_must_be_signed(authed):
     headers = signed()
-    headers["authorization"] = headers["authorization"].replace("SignedHeaders=content-type;host;",
-                                                                "SignedHeaders=content-type;")
+    headers["authorization"] = headers["authorization"].replace(
+        "SignedHeaders=content-type;host;", "SignedHeaders=content-type;"
+    )
     assert post(authed, headers) == (
-        400, "InvalidSignatureException", "'Host' must be a 'SignedHeader' in the AWS Authorization.")
+        400,
+        "InvalidSignatureException",
+        "'Host' must be a 'SignedHeader' in the AWS Authorization.",
+    )
 
 
 def test_unsupported_algorithm(authed):
     headers = signed()
     headers["authorization"] = headers["authorization"].replace("AWS4-HMAC-SHA256", "AWS4-ECDSA-P256-SHA256")
     assert post(authed, headers) == (
-        400, "IncompleteSignatureException",
-        "Unsupported AWS 'algorithm': 'AWS4-ECDSA-P256-SHA256' (only AWS4-HMAC-SHA256 for now). ")
+        400,
+        "IncompleteSignatureException",
+        "Unsupported AWS 'algorithm': 'AWS4-ECDSA-P256-SHA256' (only AWS4-HMAC-SHA256 for now). ",
+    )
 
 
 def test_credential_without_five_elements(authed):
@@ -274,8 +329,10 @@ def test_credential_without_five_elements(authed):
     short = credential.rsplit("/", 1)[0]
     headers["authorization"] = headers["authorization"].replace(credential, short)
     assert post(authed, headers) == (
-        400, "IncompleteSignatureException",
-        f"Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '{short}'")
+        400,
+        "IncompleteSignatureException",
+        f"Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '{short}'",
+    )
 
 
 def test_credential_with_a_trailing_slash_is_fine_until_the_signature(authed):
@@ -290,12 +347,14 @@ def test_credential_scope_for_another_service_region_terminator_and_day(authed):
     key, day = credential.split("/")[:2]
     headers["authorization"] = headers["authorization"].replace(credential, f"{key}/19990101/US_EAST/s3/aws4")
     assert post(authed, headers) == (
-        400, "InvalidSignatureException",
+        400,
+        "InvalidSignatureException",
         "Credential should be scoped to a valid region, not 'US_EAST'. "
         "Credential should be scoped to correct service: 'sagemaker'. "
         "Credential should be scoped with a valid terminator: 'aws4_request', not 'aws4'. "
         "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: "
-        f"'19990101' != '{day}', from '{headers['x-amz-date']}'.")
+        f"'19990101' != '{day}', from '{headers['x-amz-date']}'.",
+    )
 
 
 def test_unknown_access_key(authed):
@@ -378,8 +437,14 @@ def test_health_needs_no_signature(server_factory, tmp_path):
 def test_secrets_never_reach_logs_or_responses(authed, clock, caplog):
     caplog.set_level(logging.DEBUG)
     bodies = []
-    attempts = [dict(), dict(secret="wrong"), dict(key="ASIATEMP", token="session-token-xyz"),
-                dict(key="ASIATEMP", token="bad"), dict(key="AKIDBRAVO"), dict(key="AKIDNOBODY", secret="s")]
+    attempts = [
+        dict(),
+        dict(secret="wrong"),
+        dict(key="ASIATEMP", token="session-token-xyz"),
+        dict(key="ASIATEMP", token="bad"),
+        dict(key="AKIDBRAVO"),
+        dict(key="AKIDNOBODY", secret="s"),
+    ]
     for kwargs in attempts:
         sm = client(authed, **kwargs)
         sm.meta.events.register("after-call.sagemaker", lambda http_response, **_: bodies.append(http_response.content))
@@ -399,6 +464,7 @@ def test_secrets_never_reach_logs_or_responses(authed, clock, caplog):
 
 # ---- the credentials file ----------------------------------------------------------------------------------------
 
+
 def write(tmp_path, text, mode=0o600, name="credentials"):
     path = tmp_path / name
     path.write_text(text)
@@ -410,10 +476,10 @@ def test_credentials_file_format(tmp_path):
     keys = load_credentials(write(tmp_path, CREDENTIALS_FILE))
     assert keys == {
         "AKIDALPHA": AccessKey("AKIDALPHA", "alpha-secret-0123456789", "111111111111"),
-        "AKIDBRAVO": AccessKey("AKIDBRAVO", "bravo-secret-0123456789", "222222222222",
-                               frozenset({"eu-west-1", "us-west-2"})),
-        "ASIATEMP": AccessKey("ASIATEMP", "temp-secret-0123456789", "111111111111",
-                              session_token="session-token-xyz"),
+        "AKIDBRAVO": AccessKey(
+            "AKIDBRAVO", "bravo-secret-0123456789", "222222222222", frozenset({"eu-west-1", "us-west-2"})
+        ),
+        "ASIATEMP": AccessKey("ASIATEMP", "temp-secret-0123456789", "111111111111", session_token="session-token-xyz"),
     }
 
 
@@ -425,31 +491,52 @@ def test_credentials_file_accessible_by_others_is_refused(tmp_path, mode):
         load_credentials(path)
     assert str(exc.value) == (
         f"credentials file {path} is accessible by other users (mode {mode:04o}); it holds secret keys, so smimages "
-        f"refuses it. Make it private with: chmod 600 {path}")
+        f"refuses it. Make it private with: chmod 600 {path}"
+    )
 
 
-@pytest.mark.parametrize("text,problem", [
-    ("aws_secret_access_key = alpha-secret-0123456789\n",
-     ", line 1: expected a [section] header before the first setting"),
-    ("[a]\naws_access_key_id = K\naws_secret_access_key = alpha-secret-0123456789\naws_secret_access_key = x\n"
-     "account_id = 111111111111\n", ", line 4: 'aws_secret_access_key' appears twice in [a]"),
-    ("[a]\nalpha-secret-0123456789\n", ": cannot parse line 2 (expected 'name = value' or a [section] header)"),
-    ("[a]\naws_access_key_id = K\naws_secret_access_key = alpha-secret-0123456789\naccount = 111111111111\n",
-     " [a]: unknown setting 'account' (known: aws_access_key_id, aws_secret_access_key, account_id, regions, "
-     "aws_session_token)"),
-    ("[a]\naws_access_key_id = K\naws_secret_access_key = alpha-secret-0123456789\n", " [a]: missing account_id"),
-    ("[a]\naws_access_key_id = K\naccount_id = 111111111111\n", " [a]: missing aws_secret_access_key"),
-    ("[a]\naws_access_key_id = K\naws_secret_access_key = alpha-secret-0123456789\naccount_id = 1234\n",
-     " [a]: account_id must be 12 digits, not '1234'"),
-    ("[a]\naws_access_key_id = K/1\naws_secret_access_key = alpha-secret-0123456789\naccount_id = 111111111111\n",
-     " [a]: aws_access_key_id must be 1 to 128 letters, digits or _ . + -"),
-    ("[a]\naws_access_key_id = K\naws_secret_access_key = alpha-secret-0123456789\naccount_id = 111111111111\n"
-     "regions = us-east-1 Mars\n", " [a]: 'Mars' is not a region name"),
-    ("[a]\naws_access_key_id = K\naws_secret_access_key = alpha-secret-0123456789\naccount_id = 111111111111\n"
-     "[b]\naws_access_key_id = K\naws_secret_access_key = other\naccount_id = 111111111111\n",
-     ": [a] and [b] have the same aws_access_key_id"),
-    ("# nothing yet\n", None),
-])
+@pytest.mark.parametrize(
+    "text,problem",
+    [
+        (
+            "aws_secret_access_key = alpha-secret-0123456789\n",
+            ", line 1: expected a [section] header before the first setting",
+        ),
+        (
+            "[a]\naws_access_key_id = K\naws_secret_access_key = alpha-secret-0123456789\naws_secret_access_key = x\n"
+            "account_id = 111111111111\n",
+            ", line 4: 'aws_secret_access_key' appears twice in [a]",
+        ),
+        ("[a]\nalpha-secret-0123456789\n", ": cannot parse line 2 (expected 'name = value' or a [section] header)"),
+        (
+            "[a]\naws_access_key_id = K\naws_secret_access_key = alpha-secret-0123456789\naccount = 111111111111\n",
+            " [a]: unknown setting 'account' (known: aws_access_key_id, aws_secret_access_key, account_id, regions, "
+            "aws_session_token)",
+        ),
+        ("[a]\naws_access_key_id = K\naws_secret_access_key = alpha-secret-0123456789\n", " [a]: missing account_id"),
+        ("[a]\naws_access_key_id = K\naccount_id = 111111111111\n", " [a]: missing aws_secret_access_key"),
+        (
+            "[a]\naws_access_key_id = K\naws_secret_access_key = alpha-secret-0123456789\naccount_id = 1234\n",
+            " [a]: account_id must be 12 digits, not '1234'",
+        ),
+        (
+            "[a]\naws_access_key_id = K/1\naws_secret_access_key = alpha-secret-0123456789\n"
+            "account_id = 111111111111\n",
+            " [a]: aws_access_key_id must be 1 to 128 letters, digits or _ . + -",
+        ),
+        (
+            "[a]\naws_access_key_id = K\naws_secret_access_key = alpha-secret-0123456789\naccount_id = 111111111111\n"
+            "regions = us-east-1 Mars\n",
+            " [a]: 'Mars' is not a region name",
+        ),
+        (
+            "[a]\naws_access_key_id = K\naws_secret_access_key = alpha-secret-0123456789\naccount_id = 111111111111\n"
+            "[b]\naws_access_key_id = K\naws_secret_access_key = other\naccount_id = 111111111111\n",
+            ": [a] and [b] have the same aws_access_key_id",
+        ),
+        ("# nothing yet\n", None),
+    ],
+)
 def test_credentials_file_mistakes_are_named_without_quoting_secrets(tmp_path, text, problem):
     path = write(tmp_path, text)
     with pytest.raises(AuthConfigError) as exc:
@@ -467,9 +554,21 @@ def test_missing_credentials_file(tmp_path):
 
 # ---- startup policy ----------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("host,loopback", [("127.0.0.1", True), ("127.8.9.10", True), ("::1", True),
-                                           ("[::1]", True), ("localhost", True), ("0.0.0.0", False),
-                                           ("::", False), ("192.0.2.10", False), ("10.1.2.3", False)])
+
+@pytest.mark.parametrize(
+    "host,loopback",
+    [
+        ("127.0.0.1", True),
+        ("127.8.9.10", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("localhost", True),
+        ("0.0.0.0", False),
+        ("::", False),
+        ("192.0.2.10", False),
+        ("10.1.2.3", False),
+    ],
+)
 def test_is_loopback(host, loopback):
     assert is_loopback(host) is loopback
 
@@ -484,8 +583,9 @@ def test_anonymous_off_loopback_needs_the_insecure_flag_and_warns_every_time(cap
     for mode in (None, "off"):
         with pytest.raises(AuthConfigError) as exc:
             configure(mode, None, "0.0.0.0", False)
-        assert str(exc.value).startswith("refusing to serve without authentication on 0.0.0.0, which is not a "
-                                         "loopback address")
+        assert str(exc.value).startswith(
+            "refusing to serve without authentication on 0.0.0.0, which is not a loopback address"
+        )
     caplog.set_level(logging.WARNING, "smimages.auth")
     assert isinstance(configure(None, None, "0.0.0.0", True), Anonymous)
     assert isinstance(configure("off", None, "192.0.2.10", True), Anonymous)
@@ -496,12 +596,14 @@ def test_anonymous_off_loopback_needs_the_insecure_flag_and_warns_every_time(cap
 def test_the_unauthenticated_admin_api_needs_loopback_or_the_insecure_flag(tmp_path, caplog):
     keys = write(tmp_path, CREDENTIALS_FILE)
     configure(None, None, "127.0.0.1", False, admin=True)
-    with pytest.raises(AuthConfigError, match="refusing to serve the unauthenticated --enable-admin API on 0.0.0.0"):
+    refused = r"refusing to serve the unauthenticated --enable-admin API on 0\.0\.0\.0"
+    with pytest.raises(AuthConfigError, match=refused):
         configure("sigv4", keys, "0.0.0.0", False, admin=True)
     caplog.set_level(logging.WARNING, "smimages.auth")
     assert isinstance(configure("sigv4", keys, "0.0.0.0", True, admin=True), SignatureVerifier)
     assert [r.getMessage() for r in caplog.records] == [
-        "serving the unauthenticated admin API on 0.0.0.0 (--insecure-allow-anonymous)"]
+        "serving the unauthenticated admin API on 0.0.0.0 (--insecure-allow-anonymous)"
+    ]
 
 
 def test_inconsistent_auth_settings(tmp_path):
@@ -513,34 +615,48 @@ def test_inconsistent_auth_settings(tmp_path):
 
 # ---- over a socket -----------------------------------------------------------------------------------------------
 
+
 def test_sigv4_server_over_a_socket(server_factory, tmp_path):
     path = write(tmp_path, CREDENTIALS_FILE)
-    server = server_factory("--db", "sqlite://", "--auth", "sigv4", "--credentials-file", path,
-                            "--log-level", "debug").start()
+    server = server_factory(
+        "--db", "sqlite://", "--auth", "sigv4", "--credentials-file", path, "--log-level", "debug"
+    ).start()
 
     def sm(key="AKIDALPHA", secret=None, region="us-east-1", token=None):
         return boto3.session.Session().client(
-            "sagemaker", region_name=region, endpoint_url=server.url, aws_access_key_id=key,
-            aws_secret_access_key=secret or KEYS[key].secret_access_key, aws_session_token=token,
-            config=Config(retries={"max_attempts": 1}))
+            "sagemaker",
+            region_name=region,
+            endpoint_url=server.url,
+            aws_access_key_id=key,
+            aws_secret_access_key=secret or KEYS[key].secret_access_key,
+            aws_session_token=token,
+            config=Config(retries={"max_attempts": 1}),
+        )
 
-    assert sm().create_image(ImageName="img", RoleArn=ROLE)["ImageArn"] == \
-        "arn:aws:sagemaker:us-east-1:111111111111:image/img"
+    assert (
+        sm().create_image(ImageName="img", RoleArn=ROLE)["ImageArn"]
+        == "arn:aws:sagemaker:us-east-1:111111111111:image/img"
+    )
     assert [i["ImageName"] for i in sm("ASIATEMP", token="session-token-xyz").list_images()["Images"]] == ["img"]
     assert sm("AKIDBRAVO", region="eu-west-1").list_images()["Images"] == []
-    for kwargs, expected in ((dict(secret="wrong"), ("InvalidSignatureException", MISMATCH)),
-                             (dict(key="AKIDNOBODY", secret="x"), ("UnrecognizedClientException", UNKNOWN_KEY)),
-                             (dict(key="ASIATEMP", token="nope"), ("UnrecognizedClientException", BAD_TOKEN))):
+    for kwargs, expected in (
+        (dict(secret="wrong"), ("InvalidSignatureException", MISMATCH)),
+        (dict(key="AKIDNOBODY", secret="x"), ("UnrecognizedClientException", UNKNOWN_KEY)),
+        (dict(key="ASIATEMP", token="nope"), ("UnrecognizedClientException", BAD_TOKEN)),
+    ):
         with pytest.raises(ClientError) as exc:
             sm(**kwargs).list_images()
         assert error_of(exc) == expected
-    request = urllib.request.Request(server.url, data=b"{}", method="POST", headers={
-        "Content-Type": JSON11, "X-Amz-Target": "SageMaker.ListImages"})
+    request = urllib.request.Request(
+        server.url, data=b"{}", method="POST", headers={"Content-Type": JSON11, "X-Amz-Target": "SageMaker.ListImages"}
+    )
     with pytest.raises(urllib.error.HTTPError) as exc:
         urllib.request.urlopen(request, timeout=5)
     assert exc.value.code == 400 and json.loads(exc.value.read()) == {
-        "__type": "MissingAuthenticationTokenException", "message": "Request is missing Authentication Token",
-        "Message": "Request is missing Authentication Token"}
+        "__type": "MissingAuthenticationTokenException",
+        "message": "Request is missing Authentication Token",
+        "Message": "Request is missing Authentication Token",
+    }
     out = server.stop()
     assert "authentication: SigV4, 3 access key(s) from" in out
     for secret in SECRETS:
@@ -548,8 +664,12 @@ def test_sigv4_server_over_a_socket(server_factory, tmp_path):
 
 
 def run_serve(*args, timeout=30) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "smimages", "serve", "--port", str(free_port()), "--db", "sqlite://",
-                           *args], capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "smimages", "serve", "--port", str(free_port()), "--db", "sqlite://", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def test_serve_refuses_a_public_address_without_authentication():
