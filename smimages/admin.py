@@ -127,13 +127,14 @@ class AdminAPI:
         except (ControlError, FaultError, snapshot.SnapshotError) as exc:
             return 400, {"error": str(exc)}
 
-    def _route(self, method: str, route: list[str], payload) -> tuple[int, object]:
+    def _route(self, method: str, route: list[str], payload: Any) -> tuple[int, object]:
         control = self.control
         match route, method:
             case ["time"], "GET":
                 return 200, {"now": control.now()}
             case ["time", "advance"], "POST":
-                seconds = payload.get("seconds") if isinstance(payload, dict) else None
+                # any JSON value: advance refuses what is not a number of seconds
+                seconds: Any = payload.get("seconds") if isinstance(payload, dict) else None
                 return 200, {"now": control.advance(seconds)}
             case ["time", "settle"], "POST":
                 return 200, {"now": control.settle()}

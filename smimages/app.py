@@ -5,6 +5,9 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from typing import cast
+
+from botocore.model import StructureShape
 
 from .auth import Anonymous, Authenticator
 from .context import RequestContext, new_request_id
@@ -72,7 +75,10 @@ class App:
             raise UnknownOperationException()
         account, region = self.auth.authenticate(method, target, headers, body)
         ctx = RequestContext(account, region, self.service.now())
-        result = dispatch(self.service, ctx, name, validate(model.input_shape, params), self.policy)
+        # every served operation has an input shape (botocore types it optional, for operations without input)
+        result = dispatch(
+            self.service, ctx, name, validate(cast(StructureShape, model.input_shape), params), self.policy
+        )
         return serialize(model.output_shape, result)
 
 

@@ -4,14 +4,20 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
 from .clock import ShiftedClock
 from .store import DEFAULT_POOL_SIZE, SchemaTooNew, Store, default_url, open_store
 
+if TYPE_CHECKING:
+    from .registry import RegistrySettings
+
 DEFAULT_PORT = 4590
+F = TypeVar("F", bound=Callable[..., Any])
 
 _db_option = click.option(
     "--db",
@@ -112,7 +118,7 @@ _REGISTRY_OPTIONS = [
 ]
 
 
-def _registry_options(command):
+def _registry_options(command: F) -> F:
     for option in reversed(_REGISTRY_OPTIONS):
         command = option(command)
     return command
@@ -126,7 +132,7 @@ def _registry_settings(
     registry_ca_file: str | None,
     registry_timeout: float,
     registry_retries: int,
-):
+) -> "RegistrySettings":
     """RegistrySettings from the --registry-* flags (and SMIMAGES_REGISTRY_AUTH); an invalid one stops the command
     with its message."""
     from .registry import RegistrySettings
@@ -146,9 +152,11 @@ def _registry_settings(
         raise click.ClickException(str(exc)) from None
 
 
-def _log_registry(settings) -> None:
+def _log_registry(settings: "RegistrySettings") -> None:
     if settings.check:
-        mirrors = ", ".join(f"{host}={url}" for host, url in settings.mirrors) or "none"
+        # RegistrySettings stores mirrors as (host, URL) pairs, whatever form it was given them in
+        pairs = cast("tuple[tuple[str, str], ...]", settings.mirrors)
+        mirrors = ", ".join(f"{host}={url}" for host, url in pairs) or "none"
         logging.getLogger("smimages").info("registry check on (mirrors: %s)", mirrors)
 
 
@@ -160,7 +168,7 @@ def _open_store(db: str | None, pool_size: int = DEFAULT_POOL_SIZE) -> Store:
 
 
 @click.group()
-def main():
+def main() -> None:
     """A local, AWS-compatible SageMaker AI custom-images service."""
 
 
@@ -261,8 +269,8 @@ def serve(
     worker: bool,
     enable_admin: bool,
     registry_lease: float | None,
-    **registry,
-):
+    **registry: Any,
+) -> None:
     """Serve the SageMaker images API over HTTP."""
     from . import httpserver
     from .auth import AuthConfigError, configure
@@ -309,7 +317,7 @@ def serve(
     type=click.Choice(["debug", "info", "warning", "error"]),
 )
 @_registry_options
-def worker(db: str | None, pool_size: int, log_level: str, registry_lease: float | None, **registry):
+def worker(db: str | None, pool_size: int, log_level: str, registry_lease: float | None, **registry: Any) -> None:
     """Run background jobs (lifecycle transitions, registry checks) for servers started with --no-worker, until
     SIGINT/SIGTERM. Give it the same --registry-* settings as the servers."""
     from .operations.service import Service, Settings
@@ -328,7 +336,7 @@ def worker(db: str | None, pool_size: int, log_level: str, registry_lease: float
 
 @main.command()
 @_db_option
-def migrate(db: str | None):
+def migrate(db: str | None) -> None:
     """Apply database migrations and exit."""
     store = _open_store(db)
     click.echo(f"database is at schema revision {store.revision()}")
@@ -345,7 +353,7 @@ def migrate(db: str | None):
     show_default=True,
     help="File to write the catalog document to (- for standard output).",
 )
-def export_catalog(db: str | None, output: str):
+def export_catalog(db: str | None, output: str) -> None:
     """Write the whole catalog (every account and region) as one JSON document."""
     from . import snapshot
 
@@ -365,7 +373,7 @@ def export_catalog(db: str | None, output: str):
 @click.option(
     "--replace", is_flag=True, help="Delete the catalog the database holds first (otherwise it must be empty)."
 )
-def import_catalog(db: str | None, source: str, replace: bool):
+def import_catalog(db: str | None, source: str, replace: bool) -> None:
     """Load a catalog document written by `smimages export` (or by hand; docs/testing.md)."""
     import json
 

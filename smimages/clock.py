@@ -9,7 +9,7 @@ DEFAULT_START = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 class ManualClock:
     """A clock that only moves when told to, so lifecycle tests never sleep."""
 
-    def __init__(self, start: float | None = DEFAULT_START):
+    def __init__(self, start: float | None = DEFAULT_START) -> None:
         self._now = round(time.time(), 3) if start is None else float(start)
         self._lock = threading.Lock()
 
@@ -26,7 +26,7 @@ class ManualClock:
 class ShiftedClock:
     """Wall-clock time plus whatever it was moved ahead by (a server's clock with the admin API enabled)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._offset = 0.0
         self._lock = threading.Lock()
 

@@ -9,12 +9,13 @@ taking a lifecycle fault gives it back."""
 
 from __future__ import annotations
 
+import builtins
 import fnmatch
 import itertools
 import re
 import threading
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from typing import Any, cast
 
 from .context import RequestContext
 from .domain import arns
@@ -80,7 +81,7 @@ class Fault:
     hits: int = 0
     _seq: int = field(default=0, repr=False, compare=False)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         del data["_seq"]
         return data
@@ -158,14 +159,14 @@ def _checked(fault: Fault, served: Any) -> Fault:
 class Faults:
     """The faults armed on one Service; thread-safe."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._faults: list[Fault] = []
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
 
     # arming
 
-    def add(self, fault: Fault | dict) -> Fault:
+    def add(self, fault: Fault | dict[str, Any]) -> Fault:
         """Arms a fault (a Fault, or its to_dict() form as the admin API takes it)."""
         if isinstance(fault, dict):
             known = {f.name for f in fields(Fault)} - {"id", "hits", "_seq"}
@@ -232,15 +233,15 @@ class Faults:
             )
         )
 
-    def throttle(self, operation: str = "*", count: int | None = 1, **scope) -> Fault:
+    def throttle(self, operation: str = "*", count: int | None = 1, **scope: Any) -> Fault:
         """ThrottlingException ("Rate exceeded"), which botocore retries."""
         return self.error(operation, "ThrottlingException", count=count, **scope)
 
-    def limit_exceeded(self, operation: str, count: int | None = 1, **scope) -> Fault:
+    def limit_exceeded(self, operation: str, count: int | None = 1, **scope: Any) -> Fault:
         """ResourceLimitExceeded, as a full service quota answers."""
         return self.error(operation, "ResourceLimitExceeded", count=count, **scope)
 
-    def concurrent_modification(self, count: int | None = 1, **scope) -> Fault:
+    def concurrent_modification(self, count: int | None = 1, **scope: Any) -> Fault:
         """CreateImageVersion answers ResourceInUse "Resource was modified concurrently", as AWS answers calls
         that race on one image (smimages itself serializes them, so the race has to be injected)."""
         return self.error("CreateImageVersion", "ResourceInUse", CONCURRENT_MODIFICATION, count=count, **scope)
@@ -258,7 +259,7 @@ class Faults:
         with self._lock:
             self._faults = []
 
-    def list(self) -> list[Fault]:
+    def list(self) -> builtins.list[Fault]:  # `list` in this class's scope is the method
         """The armed faults, oldest first."""
         with self._lock:
             return list(self._faults)
@@ -291,12 +292,12 @@ class Faults:
                     return fault
         return None
 
-    def _give_back_all(self, taken: list[Fault]) -> None:
+    def _give_back_all(self, taken: builtins.list[Fault]) -> None:
         with self._lock:
             for fault in taken:
                 self._give_back(fault)
 
-    def _answer_error(self, ctx, operation: str, request: dict) -> None:
+    def _answer_error(self, ctx: RequestContext, operation: str, request: dict[str, Any]) -> None:
         image = request.get("ImageName")
         if image is None and isinstance(request.get("ResourceArn"), str):
             scope = _arn_scope(request["ResourceArn"])
@@ -311,7 +312,8 @@ class Faults:
                     )
                 ):
                     self._take(fault)
-                    raise InjectedError(fault.code, fault.message, fault.status)
+                    # _checked has set the code and status of every error fault
+                    raise InjectedError(cast(str, fault.code), fault.message, cast(int, fault.status))
 
     def _take(self, fault: Fault) -> None:
         fault.hits += 1
@@ -348,6 +350,7 @@ class _CallOutcomes:
     def failure(
         self, operation: str, ctx: RequestContext, image: str, version: int | None = None, base_image: str | None = None
     ) -> str | None:
+        fault: Fault | None
         for fault in self._taken.values():
             if fault.operation == operation and fault._scope_matches(
                 ctx.account, ctx.region, image, version, base_image

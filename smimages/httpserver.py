@@ -1,11 +1,14 @@
 """The HTTP server: uvicorn on httptools, with the request-head limits and read deadline, and asyncio's own loop."""
 
+import asyncio
 import functools
 import gc
+from collections.abc import Callable
+from typing import Any
 
 import httptools
 import uvicorn
-from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol, RequestResponseCycle
 
 from .app import refusal
 from .errors import RequestHeaderSectionTooLarge, RequestTimeout, ServiceError
@@ -23,10 +26,13 @@ class Protocol(HttpToolsProtocol):
     """One client connection, as uvicorn serves it, refusing in AWS's error shape (and closing) a request whose
     head passes MAX_HEADER_BYTES or MAX_HEADER_COUNT, or that is not wholly received within `request_timeout`.
 
-    It extends uvicorn's parser callbacks and request cycle, which are not a public API: tests/test_hostile_input.py
-    drives every limit over a socket, so an uvicorn release that changes them fails there."""
+    It extends uvicorn's parser callbacks and request cycle, which are not a public API:
+    tests/server/test_hostile_input.py drives every limit over a socket, so an uvicorn release that changes them
+    fails there."""
 
-    def __init__(self, *args, request_timeout: float = DEFAULT_REQUEST_TIMEOUT, **kwargs):
+    _deadline: asyncio.TimerHandle | None
+
+    def __init__(self, *args: Any, request_timeout: float = DEFAULT_REQUEST_TIMEOUT, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.request_timeout = request_timeout
         # when the request now arriving began, and the timer that answers 408 unless it is all here in time (armed
@@ -67,14 +73,14 @@ class Protocol(HttpToolsProtocol):
         self._began = self.loop.time()
 
     def on_url(self, url: bytes) -> None:
-        self._head_bytes += len(url)
+        self._head_bytes += len(url)  # type: ignore[operator]  # an int inside a request head (on_message_begin)
         if self._head_bytes > MAX_HEADER_BYTES:
             raise _head_too_large()
         super().on_url(url)
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._head_count += 1
-        self._head_bytes += len(name) + len(value) + 4
+        self._head_bytes += len(name) + len(value) + 4  # type: ignore[operator]  # an int inside a request head
         if self._head_bytes > MAX_HEADER_BYTES or self._head_count > MAX_HEADER_COUNT:
             raise _head_too_large()
         super().on_header(name, value)
@@ -132,9 +138,12 @@ class _OneWrite:
     """A response's view of its connection: what it writes once started leaves in one write when it completes
     (uvicorn writes the status line and headers, then the body: a system call, and a packet, each)."""
 
-    def __init__(self, transport, cycle):
+    _held: list[bytes]
+
+    def __init__(self, transport: asyncio.Transport, cycle: RequestResponseCycle) -> None:
         self._transport, self._cycle, self._held, self._completed = transport, cycle, [], cycle.on_response
-        cycle.transport, cycle.on_response = self, self._complete
+        # it stands in for the transport: the cycle calls only write, is_closing and close, which it has
+        cycle.transport, cycle.on_response = self, self._complete  # type: ignore[assignment]
 
     def write(self, data: bytes) -> None:
         if self._cycle.response_started:
@@ -159,7 +168,7 @@ class _OneWrite:
             self._held = []
 
 
-def options(request_timeout: float = DEFAULT_REQUEST_TIMEOUT) -> dict:
+def options(request_timeout: float = DEFAULT_REQUEST_TIMEOUT) -> dict[str, Any]:
     """The uvicorn.run / uvicorn.Config arguments that serve an app with Protocol, without uvicorn's access log
     (smimages logs requests itself) or its `server: uvicorn` header.
 
@@ -177,7 +186,7 @@ def options(request_timeout: float = DEFAULT_REQUEST_TIMEOUT) -> dict:
     }
 
 
-def run(app, request_timeout: float = DEFAULT_REQUEST_TIMEOUT, **config) -> None:
+def run(app: Callable[..., Any], request_timeout: float = DEFAULT_REQUEST_TIMEOUT, **config: Any) -> None:
     """uvicorn.run(app, **config) with options(request_timeout).
 
     What was built before it (the botocore model, SQLAlchemy's statements, the imported modules) lives as long as the

@@ -13,10 +13,14 @@ import contextlib
 import os
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import botocore.handlers
+
+if TYPE_CHECKING:
+    from botocore.awsrequest import AWSPreparedRequest
 
 FAKE_ACCESS_KEY = "testing"  # not 12 digits: requests act in account 000000000000, like the server's default
 FAKE_SECRET_KEY = "testing"
@@ -53,7 +57,7 @@ class _FakeCredentials:
     )
     VALUES = {"AWS_ACCESS_KEY_ID": FAKE_ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": FAKE_SECRET_KEY}
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._lock = threading.Lock()
         self._users = 0
         self._exported = False
@@ -86,11 +90,11 @@ fake_credentials = _FakeCredentials()
 
 
 _registry_lock = threading.Lock()
-_active: list = []  # started mocks, oldest first
+_active: list[Any] = []  # started mocks, oldest first
 _local = threading.local()
 
 
-def activate(mock) -> None:
+def activate(mock: object) -> None:
     with _registry_lock:
         _active.append(mock)
     if not hasattr(_local, "stack"):
@@ -98,7 +102,7 @@ def activate(mock) -> None:
     _local.stack.append(mock)
 
 
-def deactivate(mock) -> None:
+def deactivate(mock: object) -> None:
     with _registry_lock:
         if mock in _active:
             _active.remove(mock)
@@ -108,7 +112,7 @@ def deactivate(mock) -> None:
 
 
 @contextlib.contextmanager
-def binding(target):
+def binding(target: Any) -> Iterator[None]:
     """Clients created in this thread inside the block bind to `target` (an InProcess), whatever is active."""
     _local.binding = target
     try:
@@ -117,7 +121,7 @@ def binding(target):
         _local.binding = None
 
 
-def _binding_target():
+def _binding_target() -> Any:
     explicit = getattr(_local, "binding", None)
     if explicit is not None:
         return explicit
@@ -128,19 +132,19 @@ def _binding_target():
 class BoundToSmimages:
     """Base class given to SageMaker client classes created while a mock is active (or by InProcess.client())."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         target = _binding_target()
         if target is not None:
             target._bind(self)
 
 
-def _on_creating_client_class(base_classes, **_):
+def _on_creating_client_class(base_classes: list[type], **_: Any) -> None:
     if (_active or getattr(_local, "binding", None) is not None) and BoundToSmimages not in base_classes:
         base_classes.insert(0, BoundToSmimages)
 
 
-def for_moto(request) -> bool:
+def for_moto(request: AWSPreparedRequest) -> bool:
     """Whether to leave a request to moto: a SageMaker operation smimages does not serve (CreateModel, ...)
     while moto's mock_aws is active, so the two mocks compose; without moto it is answered here (unknown)."""
     moto = sys.modules.get("moto.core.models")
@@ -153,7 +157,7 @@ def for_moto(request) -> bool:
     return name not in OPERATIONS
 
 
-def is_aio(client) -> bool:
+def is_aio(client: object) -> bool:
     module = sys.modules.get("aiobotocore.client")
     return module is not None and isinstance(client, module.AioBaseClient)
 

@@ -14,7 +14,9 @@
 
 import dataclasses
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,7 +29,7 @@ _MOCK_OPTIONS = _SERVER_OPTIONS | {"clock", "db"}
 FAKE_ENVIRONMENT = {**fake_credentials.VALUES, "AWS_DEFAULT_REGION": DEFAULT_REGION}
 
 
-def pytest_configure(config):
+def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "smimages(transition_delay=None, seed=None, settings=None, clock=None, db=None): configure the "
@@ -35,7 +37,7 @@ def pytest_configure(config):
     )
 
 
-def _options(request, allowed: set[str]) -> dict:
+def _options(request: pytest.FixtureRequest, allowed: set[str]) -> dict[str, Any]:
     marker = request.node.get_closest_marker("smimages")
     options = dict(marker.kwargs) if marker else {}
     if marker and marker.args:
@@ -53,27 +55,29 @@ def _options(request, allowed: set[str]) -> dict:
 
 
 @pytest.fixture
-def smimages(request):
+def smimages(request: pytest.FixtureRequest) -> Iterator[testing.SageMakerImagesMock]:
     """An active in-process smimages for this test (see mock_sagemaker_images)."""
     with testing.mock_sagemaker_images(**_options(request, _MOCK_OPTIONS)) as mock:
         yield mock
 
 
 @pytest.fixture
-def sagemaker_client(smimages):
+def sagemaker_client(smimages: testing.SageMakerImagesMock) -> Any:
     """A boto3 SageMaker client in us-east-1, account 000000000000, talking to the `smimages` fixture."""
     return smimages.client()
 
 
 @pytest.fixture(scope="session")
-def smimages_server_session():
+def smimages_server_session() -> Iterator[testing.ServerThread]:
     """One smimages HTTP server for the whole session (shared state: prefer `smimages_server`)."""
     with testing.ServerThread() as server:
         yield server
 
 
 @pytest.fixture
-def smimages_server(smimages_server_session, request, monkeypatch):
+def smimages_server(
+    smimages_server_session: testing.ServerThread, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[testing.ServerThread]:
     """The session's HTTP server, empty for this test, with AWS_ENDPOINT_URL_SAGEMAKER pointing at it."""
     server = smimages_server_session
     options = _options(request, _SERVER_OPTIONS)

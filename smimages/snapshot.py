@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from .context import DEFAULT_ACCOUNT, DEFAULT_REGION
 from .store import COLUMNS, CatalogEntry, CatalogStore, Conflict
@@ -72,7 +72,7 @@ def import_state(store: CatalogStore, document: dict[str, Any], now: float, repl
     return len(entries)
 
 
-def dump(store: CatalogStore, path: str | Path | None = None) -> dict:
+def dump(store: CatalogStore, path: str | Path | None = None) -> dict[str, Any]:
     """export_state, also written to `path` as JSON when one is given."""
     document = export_state(store)
     if path is not None:
@@ -80,25 +80,26 @@ def dump(store: CatalogStore, path: str | Path | None = None) -> dict:
     return document
 
 
-def load(store: CatalogStore, source: str | Path | dict, now: float, replace: bool = True) -> int:
+def load(store: CatalogStore, source: str | Path | dict[str, Any], now: float, replace: bool = True) -> int:
     """import_state from a dict or a JSON file."""
     return import_state(store, read(source), now, replace)
 
 
-def dumps(document: dict) -> str:
+def dumps(document: dict[str, Any]) -> str:
     return json.dumps(document, indent=1, sort_keys=True) + "\n"
 
 
-def read(source: str | Path | dict) -> dict:
+def read(source: str | Path | dict[str, Any]) -> dict[str, Any]:
     if isinstance(source, dict):
         return source
     try:
-        return json.loads(Path(source).read_text())
+        # whatever JSON the file holds: import_state refuses it unless it is a catalog object
+        return cast("dict[str, Any]", json.loads(Path(source).read_text()))
     except json.JSONDecodeError as exc:
         raise SnapshotError(f"{source} is not JSON: {exc}") from None
 
 
-def _image_defaults(entry: dict, now: float) -> dict:
+def _image_defaults(entry: dict[str, Any], now: float) -> dict[str, Any]:
     created = entry.get("created_at", now)
     return {
         "account": DEFAULT_ACCOUNT,
@@ -116,9 +117,9 @@ def _image_defaults(entry: dict, now: float) -> dict:
     }
 
 
-def _version_defaults(entry: dict, now: float) -> dict:
+def _version_defaults(entry: dict[str, Any], now: float) -> dict[str, Any]:
     created = entry.get("created_at", now)
-    defaults = {name: None for name in _VERSION_COLUMNS}
+    defaults: dict[str, Any] = {name: None for name in _VERSION_COLUMNS}
     defaults.update(
         client_token=str(uuid.uuid4()),
         container_image=entry.get("base_image"),
@@ -129,7 +130,9 @@ def _version_defaults(entry: dict, now: float) -> dict:
     return defaults
 
 
-def _columns(entry: dict, where: str, known: list[str], required: tuple[str, ...], defaults: dict) -> dict:
+def _columns(
+    entry: dict[str, Any], where: str, known: list[str], required: tuple[str, ...], defaults: dict[str, Any]
+) -> dict[str, Any]:
     unknown = set(entry) - set(known)
     if unknown:
         raise SnapshotError(f"{where} has unknown fields: {', '.join(sorted(unknown))}")

@@ -15,11 +15,12 @@ import functools
 import inspect
 import threading
 import unittest
+from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from botocore.awsrequest import AWSResponse
+from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from botocore.credentials import Credentials
 
 from . import intercept
@@ -28,7 +29,13 @@ from .clock import ManualClock
 from .intercept import FAKE_ACCESS_KEY, FAKE_SECRET_KEY, current
 
 if TYPE_CHECKING:
+    import uvicorn
+    from botocore.client import BaseClient
+
+    from .app import Response
+    from .auth import Authenticator
     from .operations.service import Settings
+    from .server import Server
 
 __all__ = ["InProcess", "ManualClock", "SageMakerImagesMock", "ServerThread", "current", "mock_sagemaker_images"]
 
@@ -36,10 +43,12 @@ __all__ = ["InProcess", "ManualClock", "SageMakerImagesMock", "ServerThread", "c
 # stubber, which would answer any *.amazonaws.com SageMaker URL too) see a request that is not for AWS.
 _HANDLED_URL = "http://smimages.in-process.invalid/"
 _SEND_HOOK_ID = "smimages-in-process-send"
+T = TypeVar("T")
+C = TypeVar("C", bound="BaseClient")
 
 
 @functools.cache
-def _boto3_session():
+def _boto3_session() -> Any:  # a boto3 Session, or botocore's when boto3 is not installed
     """One session for every client made by InProcess.client(): it parses the SageMaker model once."""
     try:
         import boto3
@@ -53,13 +62,13 @@ def _boto3_session():
 class _Body:
     """The raw stream botocore reads a response body from (aiobotocore awaits read())."""
 
-    def __init__(self, data: bytes):
+    def __init__(self, data: bytes) -> None:
         self._data = data
 
-    def stream(self, **_):
+    def stream(self, **_: Any) -> Iterator[bytes]:
         yield self._data
 
-    async def read(self, *_):
+    async def read(self, *_: Any) -> bytes:
         return self._data
 
 
@@ -68,7 +77,13 @@ class InProcess(Control):
     through App.handle (parse, authenticate, validate, dispatch, serialize) without a socket or a thread hop. Its
     test controls (advance, settle, faults, dump, load, reset) are those of smimages.admin.Control."""
 
-    def __init__(self, db: str = "sqlite://", settings: Settings | None = None, clock=None, auth=None):
+    def __init__(
+        self,
+        db: str = "sqlite://",
+        settings: Settings | None = None,
+        clock: Callable[[], float] | None = None,
+        auth: Authenticator | None = None,
+    ) -> None:
         from .app import App
         from .faults import Faults
         from .operations.service import Service, Settings
@@ -87,7 +102,7 @@ class InProcess(Control):
 
     # the request path
 
-    def _handle(self, request):
+    def _handle(self, request: AWSPreparedRequest) -> tuple[str, Response]:
         if self.closed:
             raise RuntimeError(
                 "this SageMaker client belongs to an smimages in-process service that has been "
@@ -104,18 +119,19 @@ class InProcess(Control):
             body = body.read()
         if isinstance(body, str):
             body = body.encode()
-        with self._lock:
-            response = self.app.handle(request.method, target, headers, body)
+        with self._lock:  # the body is bytes by now (botocore's stubs also allow a bytearray)
+            response = self.app.handle(request.method, target, headers, cast(bytes, body))
         request.url = _HANDLED_URL
         return url, response
 
-    def _send(self, request, **_):
+    def _send(self, request: AWSPreparedRequest, **_: Any) -> AWSResponse | None:
         if intercept.for_moto(request):
             return None
         url, response = self._handle(request)
-        return AWSResponse(url, response.status, dict(response.headers), _Body(response.body))
+        # AWSResponse copies any mapping into a HeadersDict; the stubs ask for an HTTPHeaders
+        return AWSResponse(url, response.status, dict(response.headers), _Body(response.body))  # type: ignore[arg-type]
 
-    def _send_aio(self, request, **_):
+    def _send_aio(self, request: AWSPreparedRequest, **_: Any) -> Any:
         from aiobotocore.awsrequest import AioAWSResponse
 
         if intercept.for_moto(request):
@@ -123,11 +139,14 @@ class InProcess(Control):
         url, response = self._handle(request)
         return AioAWSResponse(url, response.status, dict(response.headers), _Body(response.body))
 
-    def _bind(self, client) -> None:
+    def _bind(self, client: BaseClient) -> None:
         """Sends this client's requests here from now on; a client without credentials gets fake ones."""
         aio = intercept.is_aio(client)
+        # a before-send handler returns the response; the stubs type every handler as returning None
         client.meta.events.register(
-            "before-send.sagemaker", self._send_aio if aio else self._send, unique_id=_SEND_HOOK_ID
+            "before-send.sagemaker",
+            self._send_aio if aio else self._send,  # type: ignore[arg-type]
+            unique_id=_SEND_HOOK_ID,
         )
         signer = getattr(client, "_request_signer", None)
         if signer is not None and getattr(signer, "_credentials", False) is None:
@@ -138,7 +157,9 @@ class InProcess(Control):
             else:
                 signer._credentials = Credentials(FAKE_ACCESS_KEY, FAKE_SECRET_KEY)
 
-    def client(self, access_key: str = "AKIDEXAMPLE", region: str = "us-east-1", validate: bool = True, **config):
+    def client(
+        self, access_key: str = "AKIDEXAMPLE", region: str = "us-east-1", validate: bool = True, **config: Any
+    ) -> Any:
         """A real boto3 SageMaker client wired to this in-process service (whatever mock is active)."""
         from botocore.config import Config
 
@@ -154,12 +175,12 @@ class InProcess(Control):
         self._bind(client)  # a no-op when an active mock's hook already bound it here
         return client
 
-    def attach(self, client):
+    def attach(self, client: C) -> C:
         """Binds a SageMaker client created elsewhere (e.g. before the mock started) to this service."""
         self._bind(client)
         return client
 
-    def _in_turn(self, fn):
+    def _in_turn(self, fn: Callable[[], T]) -> T:
         with self._lock:
             return fn()
 
@@ -178,12 +199,12 @@ class SageMakerImagesMock:
         *,
         transition_delay: float | None = None,
         settings: Settings | None = None,
-        clock=None,
-        seed: str | Path | dict | None = None,
+        clock: Callable[[], float] | None = None,
+        seed: str | Path | dict[str, Any] | None = None,
         db: str = "sqlite://",
         fake_credentials: bool = True,
-    ):
-        self._config = {
+    ) -> None:
+        self._config: dict[str, Any] = {
             "transition_delay": transition_delay,
             "settings": settings,
             "clock": clock,
@@ -233,7 +254,7 @@ class SageMakerImagesMock:
     def __enter__(self) -> SageMakerImagesMock:
         return self.start()
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
     def __getattr__(self, name: str) -> Any:
@@ -249,20 +270,20 @@ class SageMakerImagesMock:
     def _fresh(self) -> SageMakerImagesMock:
         return SageMakerImagesMock(**self._config)
 
-    def __call__(self, target):
+    def __call__(self, target: Any) -> Any:
         if isinstance(target, type):
             return self._decorate_class(target)
         if inspect.iscoroutinefunction(target):
 
             @functools.wraps(target)
-            async def async_wrapper(*args, **kwargs):
+            async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
                 with self._fresh():
                     return await target(*args, **kwargs)
 
             return async_wrapper
 
         @functools.wraps(target)
-        def wrapper(*args, **kwargs):
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
             with self._fresh():
                 return target(*args, **kwargs)
 
@@ -276,12 +297,12 @@ class SageMakerImagesMock:
             fresh = self._fresh
 
             @functools.wraps(original)
-            def setUp(test, *args, **kwargs):
+            def setUp(test: unittest.TestCase, *args: Any, **kwargs: Any) -> None:
                 mock = fresh().start()
                 test.addCleanup(mock.stop)
                 original(test, *args, **kwargs)
 
-            cls.setUp = setUp
+            cls.setUp = setUp  # type: ignore[method-assign,assignment]  # patching the TestCase's setUp is the point
             return cls
         for name, member in list(vars(cls).items()):
             if name.startswith("test") and callable(member):
@@ -295,8 +316,18 @@ class ServerThread(Control):
     settle() move ahead; its controls (smimages.admin.Control) run on the server's request executor, in turn with
     requests."""
 
-    def __init__(self, db: str = "sqlite://", settings: Settings | None = None, clock=None, host: str = "127.0.0.1"):
-        self._config = {"db": db, "settings": settings, "clock": clock}
+    _server: uvicorn.Server | None
+    _thread: threading.Thread | None
+    app: Server | None
+
+    def __init__(
+        self,
+        db: str = "sqlite://",
+        settings: Settings | None = None,
+        clock: Callable[[], float] | None = None,
+        host: str = "127.0.0.1",
+    ) -> None:
+        self._config: dict[str, Any] = {"db": db, "settings": settings, "clock": clock}
         self.host = host
         self.port: int | None = None
         self._server = self._thread = self.app = None
@@ -342,17 +373,19 @@ class ServerThread(Control):
         if self._server is None:
             return
         self._server.should_exit = True
-        self._thread.join(30)
+        cast(threading.Thread, self._thread).join(30)  # started with the server
         self.service.store.dispose()
         self._server = None
 
     def __enter__(self) -> ServerThread:
         return self.start()
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def client(self, access_key: str = "AKIDEXAMPLE", region: str = "us-east-1", validate: bool = True, **config):
+    def client(
+        self, access_key: str = "AKIDEXAMPLE", region: str = "us-east-1", validate: bool = True, **config: Any
+    ) -> Any:
         """A boto3 SageMaker client for this server."""
         from botocore.config import Config
 
@@ -367,15 +400,15 @@ class ServerThread(Control):
 
 
 def mock_sagemaker_images(
-    target=None,
+    target: Any = None,
     *,
     transition_delay: float | None = None,
     settings: Settings | None = None,
-    clock=None,
-    seed: str | Path | dict | None = None,
+    clock: Callable[[], float] | None = None,
+    seed: str | Path | dict[str, Any] | None = None,
     db: str = "sqlite://",
     fake_credentials: bool = True,
-):
+) -> Any:
     """A fresh in-process smimages that every SageMaker client created while it is active talks to.
 
     Use it as `with mock_sagemaker_images() as sm:`, as `@mock_sagemaker_images` / `@mock_sagemaker_images(...)`

@@ -11,13 +11,15 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from concurrent.futures import Executor
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from .operations.service import Service, Settings
 from .store import Aborted, CatalogTx
 
 log = logging.getLogger("smimages.worker")
+T = TypeVar("T")
 IDLE_POLL_SECONDS = 1.0
 BATCH = 200  # rows one claim takes; a full batch makes the worker come straight back for more
 FINISH_ATTEMPTS = 3
@@ -34,12 +36,12 @@ class Job(Protocol):
 
     name: str
 
-    def claim(self, tx: CatalogTx, now: float) -> tuple[list, bool]:
+    def claim(self, tx: CatalogTx, now: float) -> tuple[list[Any], bool]:
         """(items left to run, whether more work was due than one claim takes)."""
 
     def run(self, item: Any) -> Any: ...
 
-    def finish(self, tx: CatalogTx, item: Any, outcome: Any, now: float) -> None: ...
+    def finish(self, tx: CatalogTx, item: Any, outcome: Any, now: float) -> object: ...  # what it returns is unused
 
     # optional: `next_due(tx) -> float | None`, when the job's next work falls due if not before (the worker
     # wakes up then, and settle() moves a test clock there)
@@ -92,10 +94,10 @@ class TransitionWorker:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def _db(self, fn, *args):
+    def _db(self, fn: Callable[..., T], *args: Any) -> T:
         return self.executor.submit(fn, *args).result() if self.executor else fn(*args)
 
-    def _claim(self, job: Job) -> tuple[list, bool]:
+    def _claim(self, job: Job) -> tuple[list[Any], bool]:
         with self.service.store.transaction(write=True) as tx:
             return job.claim(tx, self.service.now())
 
@@ -105,7 +107,7 @@ class TransitionWorker:
 
     def _next_due(self) -> float | None:
         with self.service.store.transaction() as tx:
-            dues = [tx.next_due(), *(job.next_due(tx) for job in self.jobs if hasattr(job, "next_due"))]  # type: ignore[attr-defined]
+            dues = [tx.next_due(), *(job.next_due(tx) for job in self.jobs if hasattr(job, "next_due"))]
         return min((due for due in dues if due is not None), default=None)
 
     def run_once(self) -> float | None:

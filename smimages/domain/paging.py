@@ -3,21 +3,22 @@
 import base64
 import hashlib
 import json
+from typing import Any
 
 from ..errors import ValidationException
 
 
-def _fingerprint(query: dict) -> str:
+def _fingerprint(query: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(query, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def encode(query: dict, position: list) -> str:
+def encode(query: dict[str, Any], position: list[Any]) -> str:
     """A token that resumes `query` after `position`."""
     raw = json.dumps({"q": _fingerprint(query), "p": position}, separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode()
 
 
-def decode(query: dict, token: str | None) -> list | None:
+def decode(query: dict[str, Any], token: str | None) -> list[Any] | None:
     """The position a token resumes from, or None without one; a token from another query is invalid."""
     if not token:
         return None
@@ -30,14 +31,14 @@ def decode(query: dict, token: str | None) -> list | None:
     raise ValidationException("The NextToken provided is invalid.")
 
 
-def page(rows: list[tuple], limit: int, query: dict) -> tuple[list, str | None]:
+def page(rows: list[tuple[Any, list[Any]]], limit: int, query: dict[str, Any]) -> tuple[list[Any], str | None]:
     """The first `limit` items of (item, position) rows fetched with one extra, and the token for the rest."""
     items = [item for item, _ in rows[:limit]]
     token = encode(query, rows[limit - 1][1]) if len(rows) > limit else None
     return items, token
 
 
-def list_query(request: dict, filters: tuple[str, ...], default_sort: str) -> dict:
+def list_query(request: dict[str, Any], filters: tuple[str, ...], default_sort: str) -> dict[str, Any]:
     """The parts of a List request that define its result order and contents (what a token is bound to)."""
     query = {name: request[name] for name in filters if name in request}
     query["SortBy"] = request.get("SortBy", default_sort)

@@ -1,5 +1,7 @@
 """ListAliases."""
 
+from typing import Any
+
 from ..context import RequestContext
 from ..domain import paging
 from ..domain.limits import DEFAULT_MAX_RESULTS
@@ -10,7 +12,7 @@ from .resources import find_version, require_image
 from .service import Service
 
 
-def _image_with_version(tx: CatalogTx, ctx: RequestContext, name: str, number: int) -> tuple[dict, int]:
+def _image_with_version(tx: CatalogTx, ctx: RequestContext, name: str, number: int) -> tuple[dict[str, Any], int]:
     """An image and the id of its version `number`, in one statement; a missing image has an error of its own."""
     try:
         image, version = find_version(tx, ctx, name, {"Version": number})
@@ -21,7 +23,7 @@ def _image_with_version(tx: CatalogTx, ctx: RequestContext, name: str, number: i
 
 
 @operation
-def list_aliases(service: Service, ctx: RequestContext, request: dict) -> dict:
+def list_aliases(service: Service, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
     name, number = request["ImageName"], request.get("Version")
     query = {key: request.get(key) for key in ("ImageName", "Alias", "Version")}
     after = paging.decode(query, request.get("NextToken"))

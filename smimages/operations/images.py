@@ -1,5 +1,7 @@
 """CreateImage, DescribeImage, UpdateImage, DeleteImage and ListImages."""
 
+from typing import Any
+
 from ..context import RequestContext
 from ..domain import paging
 from ..domain.arns import image_arn
@@ -22,7 +24,7 @@ _LIST_FILTERS = (
 )
 
 
-def image_fields(ctx: RequestContext, row: dict) -> dict:
+def image_fields(ctx: RequestContext, row: dict[str, Any]) -> dict[str, Any]:
     """An image as DescribeImage and ListImages show it (the output shape drops what a summary lacks)."""
     return {
         "CreationTime": row["created_at"],
@@ -38,12 +40,12 @@ def image_fields(ctx: RequestContext, row: dict) -> dict:
 
 
 @taggable("image")
-def _image_for_tags(tx: CatalogTx, ctx: RequestContext, name: str, lock: bool) -> dict | None:
+def _image_for_tags(tx: CatalogTx, ctx: RequestContext, name: str, lock: bool) -> dict[str, Any] | None:
     return tx.image(ctx.account, ctx.region, name, ctx.now, lock=lock)
 
 
 @operation
-def create_image(service: Service, ctx: RequestContext, request: dict) -> dict:
+def create_image(service: Service, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
     name = request["ImageName"]
     tags = tag_map(request.get("Tags", []))
     with service.store.transaction(write=True) as tx:
@@ -79,13 +81,13 @@ def create_image(service: Service, ctx: RequestContext, request: dict) -> dict:
 
 
 @operation
-def describe_image(service: Service, ctx: RequestContext, request: dict) -> dict:
+def describe_image(service: Service, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
     with service.store.transaction() as tx:
         return image_fields(ctx, require_image(tx, ctx, request["ImageName"]))
 
 
 @operation
-def update_image(service: Service, ctx: RequestContext, request: dict) -> dict:
+def update_image(service: Service, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
     removed = request.get("DeleteProperties", [])
     both = [prop for prop in removed if prop in request]
     if both:
@@ -102,7 +104,7 @@ def update_image(service: Service, ctx: RequestContext, request: dict) -> dict:
 
 
 @operation
-def delete_image(service: Service, ctx: RequestContext, request: dict) -> dict:
+def delete_image(service: Service, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
     with service.store.transaction(write=True) as tx:
         image = require_image(tx, ctx, request["ImageName"], lock=True)
         require_state(image, IMAGE_ALLOWED["delete"], "Image", image_arn(ctx, image["name"]))
@@ -111,7 +113,7 @@ def delete_image(service: Service, ctx: RequestContext, request: dict) -> dict:
 
 
 @operation
-def list_images(service: Service, ctx: RequestContext, request: dict) -> dict:
+def list_images(service: Service, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
     query = paging.list_query(request, _LIST_FILTERS, "CREATION_TIME")
     after = paging.decode(query, request.get("NextToken"))
     limit = request.get("MaxResults", DEFAULT_MAX_RESULTS)

@@ -1,6 +1,7 @@
 """Looks up images and versions for the operations, raising AWS's not-found and wrong-state errors."""
 
 from collections.abc import Callable
+from typing import Any, cast
 
 from ..context import RequestContext
 from ..domain.arns import image_arn, image_version_arn
@@ -9,7 +10,7 @@ from ..errors import ResourceInUse, ResourceLimitExceeded, ResourceNotFound, Val
 from ..store import CatalogTx
 
 
-def require_image(tx: CatalogTx, ctx: RequestContext, name: str, lock: bool = False) -> dict:
+def require_image(tx: CatalogTx, ctx: RequestContext, name: str, lock: bool = False) -> dict[str, Any]:
     image = tx.image(ctx.account, ctx.region, name, ctx.now, lock=lock)
     if image is None:
         raise ResourceNotFound(f"Image with ARN {image_arn(ctx, name)} does not exist")
@@ -17,8 +18,13 @@ def require_image(tx: CatalogTx, ctx: RequestContext, name: str, lock: bool = Fa
 
 
 def find_version(
-    tx: CatalogTx, ctx: RequestContext, name: str, request: dict, lock: bool = False, selector_required: bool = False
-) -> tuple[dict, dict]:
+    tx: CatalogTx,
+    ctx: RequestContext,
+    name: str,
+    request: dict[str, Any],
+    lock: bool = False,
+    selector_required: bool = False,
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """The (image, version) a request names by Version, by Alias, or (when allowed) the latest one."""
     number, alias = request.get("Version"), request.get("Alias")
     if number is not None and alias is not None:
@@ -43,14 +49,15 @@ def find_version(
 
 def _locked_version(
     tx: CatalogTx, ctx: RequestContext, name: str, number: int | None, alias: str | None
-) -> tuple[dict, dict] | None:
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """The (image, version) a write names, locking the image row first (FOR UPDATE on PostgreSQL)."""
     image = tx.image(ctx.account, ctx.region, name, ctx.now, lock=True)
     version = image and tx.version(image["id"], ctx.now, number=number, alias=alias)
-    return (image, version) if version else None
+    # a version is found only when the image was (mypy cannot tell from `image and ...`)
+    return (cast("dict[str, Any]", image), version) if version else None
 
 
-def require_state(row: dict, allowed: set[str], kind: str, label: str) -> None:
+def require_state(row: dict[str, Any], allowed: set[str], kind: str, label: str) -> None:
     """Refuses an action from a status it cannot start from: busy resources are in use, others invalid."""
     status = row["status"]
     if status in allowed:

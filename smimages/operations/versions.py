@@ -1,5 +1,7 @@
 """CreateImageVersion, DescribeImageVersion, UpdateImageVersion, DeleteImageVersion and ListImageVersions."""
 
+from typing import Any
+
 from ..context import RequestContext
 from ..domain import paging
 from ..domain.arns import image_arn, image_version_arn
@@ -21,7 +23,7 @@ _LIST_FILTERS = (
 _NO_CONTAINER_YET = {"CREATING", "CREATE_FAILED"}
 
 
-def version_fields(ctx: RequestContext, image: dict, row: dict) -> dict:
+def version_fields(ctx: RequestContext, image: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
     """A version as DescribeImageVersion and ListImageVersions show it."""
     name, status = image["name"], row["status"]
     return {
@@ -38,7 +40,7 @@ def version_fields(ctx: RequestContext, image: dict, row: dict) -> dict:
     }
 
 
-def set_aliases(tx: CatalogTx, image: dict, version_id: int, add: list[str], remove: list[str]) -> None:
+def set_aliases(tx: CatalogTx, image: dict[str, Any], version_id: int, add: list[str], remove: list[str]) -> None:
     """Moves aliases on one version; an alias another version holds is refused, never moved.
 
     Callers lock the image and purge its gone versions first, so their aliases are free again."""
@@ -57,7 +59,7 @@ def set_aliases(tx: CatalogTx, image: dict, version_id: int, add: list[str], rem
 
 
 @operation
-def create_image_version(service: Service, ctx: RequestContext, request: dict) -> dict:
+def create_image_version(service: Service, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
     # The image row lock orders concurrent calls on one image (on every backend): version numbers are handed
     # out without gaps, and a ClientToken replay sees the first call's version. Were a same-token call to race
     # past it anyway, the unique token constraint fails it and dispatch reruns it, which answers the replay.
@@ -101,14 +103,14 @@ def create_image_version(service: Service, ctx: RequestContext, request: dict) -
 
 
 @operation
-def describe_image_version(service: Service, ctx: RequestContext, request: dict) -> dict:
+def describe_image_version(service: Service, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
     with service.store.transaction() as tx:
         image, version = find_version(tx, ctx, request["ImageName"], request)
         return version_fields(ctx, image, version)
 
 
 @operation
-def update_image_version(service: Service, ctx: RequestContext, request: dict) -> dict:
+def update_image_version(service: Service, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
     with service.store.transaction(write=True) as tx:
         image, version = find_version(tx, ctx, request["ImageName"], request, lock=True, selector_required=True)
         arn = image_version_arn(ctx, image["name"], version["version"])
@@ -121,7 +123,7 @@ def update_image_version(service: Service, ctx: RequestContext, request: dict) -
 
 
 @operation
-def delete_image_version(service: Service, ctx: RequestContext, request: dict) -> dict:
+def delete_image_version(service: Service, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
     with service.store.transaction(write=True) as tx:
         image, version = find_version(tx, ctx, request["ImageName"], request, lock=True, selector_required=True)
         arn = image_version_arn(ctx, image["name"], version["version"])
@@ -134,7 +136,7 @@ def delete_image_version(service: Service, ctx: RequestContext, request: dict) -
 
 
 @operation
-def list_image_versions(service: Service, ctx: RequestContext, request: dict) -> dict:
+def list_image_versions(service: Service, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
     query = paging.list_query(request, _LIST_FILTERS, "CREATION_TIME")
     after = paging.decode(query, request.get("NextToken"))
     limit = request.get("MaxResults", DEFAULT_MAX_RESULTS)

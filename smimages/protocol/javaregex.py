@@ -1,6 +1,7 @@
 """Compiles the model's Java regular expressions so they match exactly what Java (and so AWS) matches."""
 
 import functools
+from collections.abc import Callable
 
 import regex
 
@@ -50,7 +51,7 @@ def translate(pattern: str) -> str:
 
 
 @functools.cache
-def compiled(pattern: str) -> "regex.Pattern":
+def compiled(pattern: str) -> "regex.Pattern[str]":
     """The model pattern compiled with Java semantics; \\p{L}-style classes come from the regex package."""
     return regex.compile(translate(pattern))
 
@@ -62,7 +63,7 @@ _MEMO_SIZE = 512
 
 
 @functools.cache
-def matcher(pattern: str):
+def matcher(pattern: str) -> Callable[[str], bool]:
     """A test of whether a whole string matches the model pattern; one per pattern, remembering recent short strings."""
     fullmatch = compiled(pattern).fullmatch
 

@@ -8,9 +8,10 @@ member paths are precomputed; nested ones are formatted only for the members and
 
 import functools
 import math
-from typing import NoReturn
+from collections.abc import Callable
+from typing import Any, NoReturn, cast
 
-from botocore.model import Shape, StructureShape
+from botocore.model import ListShape, Shape, StringShape, StructureShape
 
 from ..errors import SerializationException, ValidationException
 from .javaregex import matcher
@@ -27,18 +28,29 @@ _JSON_KINDS = {
 }
 _NOT_NULL = "Member must not be null"
 
+# check(value, path, errors) -> the cleaned value; violations appended to errors
+_Check = Callable[[Any, str, list[str]], Any]
+# the elements of an array, checked: check_items(value, path, errors) -> the cleaned elements
+_CheckItems = Callable[[list[Any], str, list[str]], list[Any]]
+# clean(value, path) -> the value to keep, after checking its JSON type
+_Clean = Callable[[Any, str], Any]
+# rules(value) -> the constraint rules a clean value breaks
+_Rules = Callable[[Any], list[str]]
+# (limit, rule text) of a min or max constraint, None when the shape has none
+_Bound = tuple[int, str] | None
 
-def validate(shape: StructureShape, params: dict) -> dict:
+
+def validate(shape: StructureShape, params: dict[str, Any]) -> dict[str, Any]:
     """Returns params restricted to the shape's members (timestamps as floats) or raises the AWS error."""
     errors: list[str] = []
-    cleaned = _checker(shape)(params, "", errors)
+    cleaned: dict[str, Any] = _checker(shape)(params, "", errors)
     if errors:
         plural = "s" if len(errors) > 1 else ""
         raise ValidationException(f"{len(errors)} validation error{plural} detected: " + "; ".join(errors))
     return cleaned
 
 
-def java_repr(value) -> str:
+def java_repr(value: object) -> str:
     """Renders a value the way Coral's messages show it (Java toString style)."""
     if value is None:
         return "null"
@@ -51,25 +63,25 @@ def java_repr(value) -> str:
     return str(value)
 
 
-def _violation(path: str, value, rule: str) -> str:
+def _violation(path: str, value: object, rule: str) -> str:
     """One entry of a ValidationException's list."""
     shown = "null" if value is None else f"'{java_repr(value)}'"
     return f"Value {shown} at '{path}' failed to satisfy constraint: {rule}"
 
 
 @functools.cache
-def _checker(shape: Shape):
+def _checker(shape: Shape) -> _Check:
     """The compiled check of shape's values, cached per shape object (model shapes live as long as the process)."""
     kind = shape.type_name
     if kind == "structure":
-        return _structure_checker(shape)
+        return _structure_checker(cast(StructureShape, shape))
     if kind == "list":
-        return _list_checker(shape)
+        return _list_checker(cast(ListShape, shape))
     clean, rules = _scalar(shape)
     if rules is None:
         return lambda value, path, errors: clean(value, path)
 
-    def check(value, path: str, errors: list[str]):
+    def check(value: Any, path: str, errors: list[str]) -> Any:
         value = clean(value, path)
         broken = rules(value)
         if broken:
@@ -79,15 +91,15 @@ def _checker(shape: Shape):
     return check
 
 
-def _structure_checker(shape: StructureShape):
+def _structure_checker(shape: StructureShape) -> _Check:
     """Checks an object member by member, in model order, keeping only the model's members."""
     required = shape.required_members
     members = tuple((name, _camel(name), _checker(member), name in required) for name, member in shape.members.items())
 
-    def check(value, path: str, errors: list[str]) -> dict:
+    def check(value: Any, path: str, errors: list[str]) -> dict[str, Any]:
         if not isinstance(value, dict):
             _mismatch("structure", value, path)
-        cleaned = {}
+        cleaned: dict[str, Any] = {}
         for name, camel, check_member, needed in members:
             item = value.get(name)
             if item is None and not needed:
@@ -102,7 +114,7 @@ def _structure_checker(shape: StructureShape):
     return check
 
 
-def _list_checker(shape: Shape):
+def _list_checker(shape: ListShape) -> _Check:
     """Checks an array's length, then its elements (scalar elements' broken rules are reported once, for the list)."""
     too_short, too_long = _bounds(shape.metadata, "length")
     check_items = (
@@ -111,7 +123,7 @@ def _list_checker(shape: Shape):
         else (_scalar_items(shape.member))
     )
 
-    def check(value, path: str, errors: list[str]) -> list:
+    def check(value: Any, path: str, errors: list[str]) -> list[Any]:
         if not isinstance(value, list):
             _mismatch("list", value, path)
         if too_short and len(value) < too_short[0]:
@@ -123,7 +135,7 @@ def _list_checker(shape: Shape):
     return check
 
 
-def _nested_items(member: Shape):
+def _nested_items(member: Shape) -> _CheckItems:
     """Checks the elements of an array of objects or arrays, each at its own path."""
     check_item = _checker(member)
     return lambda value, path, errors: [
@@ -131,11 +143,13 @@ def _nested_items(member: Shape):
     ]
 
 
-def _scalar_items(member: Shape):
+def _scalar_items(member: Shape) -> _CheckItems:
     """Checks the elements of an array of scalars; their broken rules make one violation of the whole array."""
     clean, rules = _scalar(member)
 
-    def check_items(value: list, path: str, errors: list[str]) -> list:
+    def check_items(value: list[Any], path: str, errors: list[str]) -> list[Any]:
+        items: list[Any]
+        broken: list[str]
         items, broken = [], []
         for i, item in enumerate(value, 1):
             if item is None:
@@ -153,12 +167,12 @@ def _scalar_items(member: Shape):
     return check_items
 
 
-def _scalar(shape: Shape):
+def _scalar(shape: Shape) -> tuple[_Clean, _Rules | None]:
     """(clean, rules) for a scalar shape: clean(value, path) checks the JSON type (raising) and returns the value to
     keep; rules(value) lists the constraint rules a clean value breaks, in Coral's order (None: it has none)."""
     kind = shape.type_name
     if kind == "string":
-        return _clean_string, _string_rules(shape)
+        return _clean_string, _string_rules(cast(StringShape, shape))
     if kind in _INT_RANGE:
         return _integer_cleaner(kind), _number_rules(shape.metadata)
     if kind == "boolean":
@@ -168,7 +182,7 @@ def _scalar(shape: Shape):
     raise TypeError(f"no served input member is of type {kind}")
 
 
-def _clean_string(value, path: str) -> str:
+def _clean_string(value: object, path: str) -> str:
     """A JSON string that a store can hold: no NUL characters, no lone surrogates (from \\ud800-style escapes)."""
     if not isinstance(value, str):
         _mismatch("string", value, path)
@@ -182,11 +196,11 @@ def _clean_string(value, path: str) -> str:
     return value
 
 
-def _integer_cleaner(kind: str):
+def _integer_cleaner(kind: str) -> _Clean:
     """clean for integer or long: a JSON integer within the Java type's range."""
     low, high = _INT_RANGE[kind]
 
-    def clean(value, path: str) -> int:
+    def clean(value: object, path: str) -> int:
         if not isinstance(value, int) or isinstance(value, bool):
             _mismatch(kind, value, path)
         if not low <= value <= high:
@@ -196,14 +210,14 @@ def _integer_cleaner(kind: str):
     return clean
 
 
-def _clean_boolean(value, path: str) -> bool:
+def _clean_boolean(value: object, path: str) -> bool:
     """A JSON boolean."""
     if not isinstance(value, bool):
         _mismatch("boolean", value, path)
     return value
 
 
-def _clean_timestamp(value, path: str) -> float:
+def _clean_timestamp(value: object, path: str) -> float:
     """A JSON number of epoch seconds, as a finite float."""
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         _mismatch("timestamp", value, path)
@@ -213,13 +227,13 @@ def _clean_timestamp(value, path: str) -> float:
     return seconds
 
 
-def _mismatch(kind: str, value, path: str) -> NoReturn:
+def _mismatch(kind: str, value: object, path: str) -> NoReturn:
     """Raises the error for a value of the wrong JSON type."""
     where = f" at '{path}'" if path else ""
     raise SerializationException(f"Expected {_JSON_KINDS[kind]}{where}, got {_json_kind(value)}")
 
 
-def _json_kind(value) -> str:
+def _json_kind(value: object) -> str:
     """The JSON type of a decoded value, as the error for a wrong type names it."""
     for types, name in (
         (bool, "a boolean"),
@@ -233,7 +247,7 @@ def _json_kind(value) -> str:
     return "null"
 
 
-def _string_rules(shape: Shape):
+def _string_rules(shape: StringShape) -> Callable[[str], list[str]] | None:
     """rules for a string shape: length in UTF-16 units, enum, then pattern (None when it has no constraint)."""
     too_short, too_long = _bounds(shape.metadata, "length")
     enum, pattern = shape.enum, shape.metadata.get("pattern")
@@ -255,13 +269,13 @@ def _string_rules(shape: Shape):
         if enum and value not in allowed:
             broken.append(off_enum)
         if fits is not None and not fits(value):
-            broken.append(off_pattern)
+            broken.append(cast(str, off_pattern))  # set whenever fits is (both come from the pattern)
         return broken
 
     return rules
 
 
-def _number_rules(meta: dict):
+def _number_rules(meta: dict[str, Any]) -> Callable[[int], list[str]] | None:
     """rules for an integer shape: its value bounds (None when it has none)."""
     too_small, too_large = _bounds(meta, "value")
     if not (too_small or too_large):
@@ -278,7 +292,7 @@ def _number_rules(meta: dict):
     return rules
 
 
-def _bounds(meta: dict, measure: str) -> tuple:
+def _bounds(meta: dict[str, Any], measure: str) -> tuple[_Bound, ...]:
     """(min, rule text) and (max, rule text) for a shape's length or value; None for a bound it lacks."""
     return tuple(
         (meta[bound], f"Member must have {measure} {relation} {meta[bound]}") if bound in meta else None

@@ -4,9 +4,11 @@ import codecs
 import functools
 import json
 import math
+from collections.abc import Callable, Iterable
+from typing import Any, NoReturn, cast
 
 import orjson
-from botocore.model import Shape
+from botocore.model import ListShape, Shape, StructureShape
 
 from ..errors import RequestEntityTooLargeException, SerializationException, ServiceError
 
@@ -20,9 +22,11 @@ MAX_HEADER_COUNT = 100
 # For what orjson refuses (a lone surrogate a client sent, quoted in an error message); every object and array it
 # encodes is built fresh by _shaper or error_body, so none can contain itself.
 _ENCODER = json.JSONEncoder(separators=(",", ":"), check_circular=False)
+# what shapes a value for the wire: shaped(value) -> the value to encode
+_Shaped = Callable[[Any], Any]
 
 
-def _reject_constant(name: str):
+def _reject_constant(name: str) -> NoReturn:
     raise SerializationException(f"'{name}' is not a valid JSON number")
 
 
@@ -37,11 +41,12 @@ def _finite_float(text: str) -> float:
     return value
 
 
-def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
     value = dict(pairs)
     if len(value) != len(pairs):
         seen: set[str] = set()
-        duplicate = next(key for key, _ in pairs if key in seen or seen.add(key))
+        # set.add returns None (falsy): the test records each key as it goes
+        duplicate = next(key for key, _ in pairs if key in seen or seen.add(key))  # type: ignore[func-returns-value]
         raise SerializationException(f"Duplicate field '{duplicate[:128]}'")
     return value
 
@@ -52,13 +57,14 @@ _QUICK = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_f
 _STRICT = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float, object_pairs_hook=_unique_keys)
 
 
-def _census(document: dict) -> tuple[int, int, int]:
+def _census(document: dict[str, Any]) -> tuple[int, int, int]:
     """(members of its objects, ':' in its string values, nesting depth) of a decoded request; the body is level 1."""
     members = colons = depth = 0
-    level = [document]
+    level: list[dict[str, Any] | list[Any]] = [document]
+    node: Iterable[Any]
     while level:
         depth += 1
-        inner = []
+        inner: list[dict[str, Any] | list[Any]] = []
         for node in level:
             if isinstance(node, dict):
                 members += len(node)
@@ -82,7 +88,7 @@ def _none_repeated(text: str, census: tuple[int, int, int]) -> bool:
     return members == text.count(":") - (colons if "\\" not in text else 0)
 
 
-def parse_body(body: bytes) -> dict:
+def parse_body(body: bytes) -> dict[str, Any]:
     """Decodes a request body (UTF-8 JSON object); an empty body is an empty request."""
     if len(body) > MAX_BODY_BYTES:
         raise too_large()
@@ -101,10 +107,10 @@ def parse_body(body: bytes) -> dict:
         census = _census(document)
     if census[2] > MAX_JSON_DEPTH:
         raise SerializationException(f"JSON nesting is deeper than {MAX_JSON_DEPTH} levels")
-    return document
+    return cast("dict[str, Any]", document)  # an object: only an object has a census
 
 
-def _quick_parse(text: str):
+def _quick_parse(text: str) -> Any:
     """The JSON value of text, its objects not checked for repeated keys; None if text is refused (or is null)."""
     text = text.strip(_JSON_SPACE)
     try:
@@ -114,7 +120,7 @@ def _quick_parse(text: str):
     return value if end == len(text) else None
 
 
-def _strict_parse(text: str):
+def _strict_parse(text: str) -> Any:
     """The JSON value of text, each object checked for a repeated key; raises the body's SerializationException."""
     try:
         return _STRICT.decode(text)
@@ -129,7 +135,7 @@ def operation_name(target: str | None) -> str | None:
     return None
 
 
-def serialize(shape: Shape | None, value: dict) -> bytes:
+def serialize(shape: Shape | None, value: dict[str, Any]) -> bytes:
     """Encodes an operation result, keeping only the output shape's members."""
     if shape is None:
         return b"{}"
@@ -137,7 +143,7 @@ def serialize(shape: Shape | None, value: dict) -> bytes:
     return _encode(value if shaped is None else shaped(value))
 
 
-def _encode(document) -> bytes:
+def _encode(document: object) -> bytes:
     """Compact JSON, UTF-8 as AWS sends it (orjson: a tenth of the standard library's cost per response)."""
     try:
         return orjson.dumps(document)
@@ -146,25 +152,25 @@ def _encode(document) -> bytes:
 
 
 @functools.cache
-def _shaper(shape: Shape):
+def _shaper(shape: Shape) -> _Shaped | None:
     """What shapes a value of shape for the wire (None: it goes out as it is); cached per shape object."""
     kind = shape.type_name
     if kind == "structure":
-        return _structure_shaper(shape)
+        return _structure_shaper(cast(StructureShape, shape))
     if kind == "list":
-        shaped = _shaper(shape.member)
+        shaped = _shaper(cast(ListShape, shape).member)
         return list if shaped is None else (lambda value: [shaped(item) for item in value])
     if kind == "timestamp":
         return _milliseconds
     return None
 
 
-def _structure_shaper(shape: Shape):
+def _structure_shaper(shape: StructureShape) -> _Shaped:
     """Keeps the members the shape names and the value sets (not None), in the shape's order."""
     members = tuple((name, _shaper(member)) for name, member in shape.members.items())
 
-    def shaped(value: dict) -> dict:
-        out = {}
+    def shaped(value: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
         for name, member in members:
             item = value.get(name)
             if item is not None:

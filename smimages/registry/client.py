@@ -6,7 +6,9 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any, cast
 
 from .credentials import Credentials, CredentialStore
 from .outcomes import (
@@ -146,9 +148,10 @@ class RegistryClient:
             )
         raise _unsupported(media_type)
 
-    def _check_platform(self, target: _Target, manifest: dict) -> str:
+    def _check_platform(self, target: _Target, manifest: dict[str, Any]) -> str:
         """The digest of the list's linux/amd64 entry, after checking it is there and is schema 2."""
-        entries = manifest.get("manifests") if isinstance(manifest.get("manifests"), list) else []
+        # mypy does not narrow a repeated .get() call: the isinstance test makes this a list
+        entries = cast("list[Any]", manifest.get("manifests") if isinstance(manifest.get("manifests"), list) else [])
         for entry in entries:
             platform = entry.get("platform") if isinstance(entry, dict) else None
             if isinstance(platform, dict) and (platform.get("os"), platform.get("architecture")) == PLATFORM:
@@ -225,7 +228,7 @@ class RegistryClient:
         """The Bearer token flow: GET realm?service=...&scope=..., with Basic credentials when configured."""
         realm = challenge.params["realm"]
         scope = challenge.params.get("scope") or f"repository:{target.ref.repository}:pull"
-        params = {"scope": scope.split()}
+        params: dict[str, str | list[str]] = {"scope": scope.split()}
         if challenge.params.get("service"):
             params["service"] = challenge.params["service"]
         headers = {"Accept": "application/json"}
@@ -251,7 +254,9 @@ class RegistryClient:
             return _Failed(Outcome.AUTHENTICATION_REQUIRED)
         return _Failed(Outcome.CREDENTIALS_REFUSED, status=status)
 
-    def _send(self, target: _Target, url: str, headers: dict[str, str], params: dict | None = None) -> Response:
+    def _send(
+        self, target: _Target, url: str, headers: dict[str, str], params: Mapping[str, str | list[str]] | None = None
+    ) -> Response:
         try:
             return self.transport.get(url, headers, target.deadline, params)
         except InsecureEndpoint as exc:
@@ -273,7 +278,7 @@ class RegistryClient:
             self._auth.pop(key, None)
 
 
-def _manifest(response: Response) -> tuple[str, dict]:
+def _manifest(response: Response) -> tuple[str, dict[str, Any]]:
     """(media type, parsed manifest): from Content-Type, else the manifest's own mediaType/schemaVersion."""
     try:
         manifest = json.loads(response.body)
@@ -313,7 +318,7 @@ def _unsupported(media_type: str) -> _Failed:
     return _Failed(Outcome.UNSUPPORTED_MANIFEST, media_type=media_type)
 
 
-def _errors(response: Response) -> list[dict]:
+def _errors(response: Response) -> list[dict[str, Any]]:
     try:
         errors = json.loads(response.body).get("errors")
     except (ValueError, AttributeError):

@@ -7,6 +7,7 @@ import logging
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 log = logging.getLogger("smimages.registry")
@@ -52,7 +53,7 @@ def parse_auth_config(text: str, source: str) -> dict[str, Credentials]:
     return result
 
 
-def _looks_like_auths(document: dict) -> bool:
+def _looks_like_auths(document: dict[str, Any]) -> bool:
     return bool(document) and all(isinstance(v, dict) and ("auth" in v or "username" in v) for v in document.values())
 
 

@@ -4,6 +4,7 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 from urllib.parse import urlsplit
 
 from ..net import is_loopback
@@ -110,14 +111,14 @@ class RegistrySettings:
     timeout: float = DEFAULT_TIMEOUT
     retries: int = DEFAULT_RETRIES
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         given = (self.mirrors,) if isinstance(self.mirrors, str) else self.mirrors
         pairs = (
             given.items()
             if isinstance(given, Mapping)
             else (item if isinstance(item, tuple) else parse_mirror(item) for item in given)
         )
-        mirrors = {}
+        mirrors: dict[str, str] = {}
         for host, url in pairs:
             host, url = parse_mirror(f"{host}={url}")
             if host in mirrors and mirrors[host] != url:
@@ -189,7 +190,8 @@ class RegistrySettings:
     def endpoint_for(self, registry: str) -> tuple[Endpoint, bool]:
         """The endpoint serving a registry host, and whether a mirror chose it. Without a mirror: http for a
         loopback host, https for any other."""
-        url = dict(self.mirrors).get(registry.lower())
+        # __post_init__ stores mirrors as sorted (host, URL) pairs, whatever form the field was given in
+        url = dict(cast("tuple[tuple[str, str], ...]", self.mirrors)).get(registry.lower())
         if url is not None:
             return Endpoint.from_url(url), True
         host, port = split_host_port(registry)

@@ -4,8 +4,10 @@ import http.client
 import socket
 import ssl
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.message import Message
+from typing import cast
 from urllib.parse import urlencode, urljoin, urlsplit
 
 from .settings import Endpoint, RegistrySettings
@@ -44,7 +46,7 @@ class Response:
 class Deadline:
     """The time one resolution may still spend."""
 
-    def __init__(self, seconds: float, clock=time.monotonic):
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self.seconds = seconds
         self.end = clock() + seconds
@@ -57,7 +59,7 @@ class Transport:
     """GETs with bounded time: each connect/read waits at most `timeout`, a failed attempt (connection error,
     timeout, 429, 5xx) is retried up to `retries` times with a short backoff while the deadline allows."""
 
-    def __init__(self, settings: RegistrySettings, sleep=time.sleep):
+    def __init__(self, settings: RegistrySettings, sleep: Callable[[float], None] = time.sleep) -> None:
         self.settings = settings
         self._sleep = sleep
         self._tls = ssl.create_default_context(cafile=str(settings.ca_file) if settings.ca_file else None)
@@ -75,7 +77,9 @@ class Transport:
         if not self.settings.http_allowed(Endpoint(parts.scheme, parts.hostname, port or 0)):
             raise InsecureEndpoint(f"{parts.scheme}://{parts.netloc}")
 
-    def get(self, url: str, headers: dict[str, str], deadline: Deadline, params: dict | None = None) -> Response:
+    def get(
+        self, url: str, headers: dict[str, str], deadline: Deadline, params: Mapping[str, str | list[str]] | None = None
+    ) -> Response:
         if params:
             url += ("&" if "?" in url else "?") + urlencode(params, doseq=True)
         origin = urlsplit(url).netloc
@@ -117,10 +121,12 @@ class Transport:
     def _once(self, url: str, headers: dict[str, str], timeout: float) -> Response:
         parts = urlsplit(url)
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        host = cast(str, parts.hostname)  # check() has rejected every URL without a host
+        conn: http.client.HTTPConnection
         if parts.scheme == "https":
-            conn = http.client.HTTPSConnection(parts.hostname, parts.port, timeout=timeout, context=self._tls)
+            conn = http.client.HTTPSConnection(host, parts.port, timeout=timeout, context=self._tls)
         else:
-            conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+            conn = http.client.HTTPConnection(host, parts.port, timeout=timeout)
         try:
             conn.request("GET", path, headers={"User-Agent": USER_AGENT, **headers})
             raw = conn.getresponse()

@@ -9,7 +9,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from alembic import command
 from alembic.config import Config
@@ -18,12 +18,15 @@ from alembic.script import ScriptDirectory
 from platformdirs import user_data_dir
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.pool import NullPool, Pool, StaticPool
+from sqlalchemy.pool import ConnectionPoolEntry, NullPool, Pool, StaticPool
 
 from . import errors
 from .fastpath import DriverLookups, Lookups, PlainLookups, ThreadReaders
 from .interface import Aborted, Disconnected, SchemaTooNew
 from .transaction import Transaction
+
+if TYPE_CHECKING:
+    import sqlite3
 
 _MIGRATION_LOCK = 7_362_011  # PostgreSQL advisory lock key held while migrating
 DEFAULT_POOL_SIZE = 8
@@ -47,7 +50,8 @@ def _engine(url: str, pool_size: int) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         memory = _in_memory(parsed)
         if not memory:
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            # a file database: _in_memory is false, so the URL names one
+            Path(cast(str, parsed.database)).expanduser().parent.mkdir(parents=True, exist_ok=True)
         return _sqlite_engine(parsed, StaticPool if memory else None)
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
@@ -63,7 +67,7 @@ def _sqlite_pragmas(engine: Engine, memory: bool) -> None:
     """WAL, enforced foreign keys, and explicit BEGIN (IMMEDIATE for writes) so writers never deadlock."""
 
     @event.listens_for(engine, "connect")
-    def _connect(dbapi_conn, _record):
+    def _connect(dbapi_conn: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
         dbapi_conn.isolation_level = None
         for pragma in (
             "foreign_keys=ON",
@@ -74,7 +78,7 @@ def _sqlite_pragmas(engine: Engine, memory: bool) -> None:
             dbapi_conn.execute(f"PRAGMA {pragma}")
 
     @event.listens_for(engine, "begin")
-    def _begin(conn):
+    def _begin(conn: Connection) -> None:
         # a plain read runs each statement on its own (as PostgreSQL reads do): no BEGIN/COMMIT to pay for
         options = conn.get_execution_options()
         if options.get("write"):
@@ -158,7 +162,7 @@ class Store:
                 raise
             raise Aborted(str(exc)) from None
 
-    def _alembic(self, conn) -> Config:
+    def _alembic(self, conn: Connection) -> Config:
         config = Config()
         config.set_main_option("script_location", "smimages.store:migrations")
         config.attributes["connection"] = conn

@@ -11,9 +11,8 @@ import threading
 import weakref
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, Select
 from sqlalchemy.engine import Dialect
-from sqlalchemy.sql import Executable
 
 from .errors import translate
 
@@ -21,13 +20,13 @@ from .errors import translate
 class Lookups(Protocol):
     """How a transaction runs its per-request lookups: the first row of a prebuilt statement, as a plain tuple."""
 
-    def first(self, conn: Connection, statement: Executable, params: dict[str, Any]) -> tuple[Any, ...] | None: ...
+    def first(self, conn: Connection, statement: Select[Any], params: dict[str, Any]) -> tuple[Any, ...] | None: ...
 
 
 class PlainLookups:
     """Lookups through SQLAlchemy's execution layer (the plain path)."""
 
-    def first(self, conn: Connection, statement: Executable, params: dict[str, Any]) -> tuple[Any, ...] | None:
+    def first(self, conn: Connection, statement: Select[Any], params: dict[str, Any]) -> tuple[Any, ...] | None:
         row = conn.execute(statement, params).first()
         return None if row is None else tuple(row)
 
@@ -38,7 +37,7 @@ class DriverLookups:
     statements must need no type processing (the store converts Booleans itself); driver errors are translated here,
     since SQLAlchemy's error hook never sees them."""
 
-    def first(self, conn: Connection, statement: Executable, params: dict[str, Any]) -> tuple[Any, ...] | None:
+    def first(self, conn: Connection, statement: Select[Any], params: dict[str, Any]) -> tuple[Any, ...] | None:
         sql, fixed, positions = _driver_sql(statement, conn.dialect)
         values = {**fixed, **params}
         try:
@@ -57,7 +56,7 @@ class DriverLookups:
 
 
 @functools.cache
-def _driver_sql(statement: Executable, dialect: Dialect) -> tuple[str, dict[str, Any], tuple[str, ...] | None]:
+def _driver_sql(statement: Select[Any], dialect: Dialect) -> tuple[str, dict[str, Any], tuple[str, ...] | None]:
     """A statement compiled once per dialect: (SQL text, its parameters' fixed values, positional order or None)."""
     compiled = statement.compile(dialect=dialect)
     positions = getattr(compiled, "positiontup", None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from sqlalchemy import Select, bindparam, delete, func, insert, select, update
+from sqlalchemy import Result, Select, bindparam, delete, func, insert, select, update
 
 from ..domain.lifecycle import effective
 from .schema import SHOWN_VERSION_COLUMNS, image_versions, images, version_aliases
@@ -289,7 +289,7 @@ class ImageQueries(SqlTx):
 
     def alias_owners(self, image_id: int, aliases: list[str]) -> dict[str, int]:
         """alias -> id of the version holding it, for those of `aliases` taken (callers purge gone versions first)."""
-        rows = self.conn.execute(
+        rows: Result[str, int] = self.conn.execute(
             select(version_aliases.c.alias, version_aliases.c.version_id).where(
                 version_aliases.c.image_id == image_id, version_aliases.c.alias.in_(aliases)
             )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Table, delete, func, select, union_all, update
+from sqlalchemy import Select, Table, delete, func, select, union_all, update
 
 from ..domain.lifecycle import GONE
 from .schema import image_versions, images
@@ -21,7 +21,7 @@ class LifecycleQueries(SqlTx):
         On PostgreSQL rows another transaction holds are skipped (FOR UPDATE SKIP LOCKED): a busy row waits
         for a later pass, and concurrent workers in other processes never take the same row."""
         table = LIFECYCLE_TABLES[kind]
-        query = (
+        query: Select[int, bool] = (
             select(table.c.id, table.c.pending_status == GONE)
             .where(table.c.due_at <= now)
             .order_by(table.c.due_at, table.c.id)

@@ -35,12 +35,12 @@ class CatalogRows(SqlTx):
     def insert_catalog(self, entries: list[CatalogEntry]) -> None:
         """Writes catalog entries, new ids assigned; a uniqueness rule broken raises Conflict."""
         for entry in entries:
-            image_id = self.conn.execute(insert(images).values(**entry.image).returning(images.c.id)).scalar_one()
+            image_id: int = self.conn.execute(insert(images).values(**entry.image).returning(images.c.id)).scalar_one()
             for tag in entry.tags:
                 self.conn.execute(insert(image_tags).values(image_id=image_id, **tag))
             for version, aliases in entry.versions:
                 statement = insert(image_versions).values(image_id=image_id, **version).returning(image_versions.c.id)
-                version_id = self.conn.execute(statement).scalar_one()
+                version_id: int = self.conn.execute(statement).scalar_one()
                 for alias in aliases:
                     self.conn.execute(
                         insert(version_aliases).values(image_id=image_id, version_id=version_id, alias=alias)

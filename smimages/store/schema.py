@@ -1,5 +1,7 @@
 """The catalog's tables: the one schema definition both backends and the migrations share."""
 
+from typing import Any
+
 from sqlalchemy import (
     Boolean,
     Column,
@@ -22,18 +24,18 @@ def _text(length: int) -> String:
     return String(length).with_variant(String(length, collation="C"), "postgresql")
 
 
-def _member(name: str, type_: String | Boolean, api: str) -> Column:
+def _member(name: str, type_: String | type[Boolean], api: str) -> Column[Any]:
     """A column an API member reads and writes as it is (an image version's metadata, say): declared here once, the
     operations and the reads take it from VERSION_MEMBERS."""
     return Column(name, type_, info={"api": api})
 
 
-def _internal(name: str, type_: type[Integer] | type[Float] | String, **kwargs: object) -> Column:
+def _internal(name: str, type_: type[Integer] | type[Float[Any]] | String, **kwargs: Any) -> Column[Any]:
     """A column only the store and the worker use: reads that show a resource do not fetch it."""
     return Column(name, type_, info={"internal": True}, **kwargs)
 
 
-def _lifecycle() -> list[Column]:
+def _lifecycle() -> list[Column[Any]]:
     """Status columns plus the one pending transition a resource may have (target, reason, due time)."""
     return [
         Column("status", String(16), nullable=False),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Float, Table, and_, bindparam, case, or_
+from sqlalchemy import BindParameter, ColumnElement, Connection, Float, FromClause, Table, and_, bindparam, case, or_
 from sqlalchemy.sql import Executable, Select
 
 from ..domain.lifecycle import GONE
@@ -27,7 +27,7 @@ class SqlTx:
         self.locking = locking
         self.lookups = lookups
 
-    def _first(self, statement: Executable, params: dict[str, Any]) -> tuple[Any, ...] | None:
+    def _first(self, statement: Select[Any], params: dict[str, Any]) -> tuple[Any, ...] | None:
         """The first row of a prebuilt per-request lookup (smimages/store/fastpath.py)."""
         return self.lookups.first(self.conn, statement, params)
 
@@ -43,7 +43,7 @@ def gone(table: Table, now: Any = NOW) -> ColumnElement[bool]:
     return and_(table.c.pending_status == GONE, table.c.due_at <= now)
 
 
-def visible(table: Table, now: Any = NOW) -> ColumnElement[bool]:
+def visible(table: FromClause, now: Any = NOW) -> ColumnElement[bool]:
     """Rows that still exist at `now`."""
     return or_(table.c.due_at.is_(None), table.c.due_at > now, table.c.pending_status != GONE)
 
@@ -58,6 +58,8 @@ def keyset_page(query: Select[Any], sort_col: Any, tiebreak: Any, descending: bo
 
     The redundant bound on the sort column alone lets the database range-scan its index instead of filtering."""
     if resume:
+        key: BindParameter[Any]
+        last: BindParameter[Any]
         key, last = bindparam("key"), bindparam("last")
         if descending:
             query = query.where(sort_col <= key, or_(sort_col < key, and_(sort_col == key, tiebreak < last)))

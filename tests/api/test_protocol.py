@@ -3,14 +3,9 @@
 import json
 import re
 import urllib.request
-import uuid
 
 import pytest
 
-from smimages.context import new_request_id
-from smimages.errors import SerializationException
-from smimages.protocol.wire import parse_body, serialize
-from smimages.spec import operation_model
 from support import ROLE
 
 pytestmark = pytest.mark.sqlite_only  # validation and framing never reach the store
@@ -94,66 +89,6 @@ def test_account_and_region_come_from_the_credential_scope(service):
     )
 
 
-# ---- parse_body and serialize on their own ---------------------------------------------------------------------
-
-
-def refusal(body: bytes) -> str | None:
-    with pytest.raises(SerializationException) as excinfo:
-        parse_body(body)
-    return excinfo.value.message
-
-
-@pytest.mark.parametrize(
-    "body, field",
-    [
-        (b'{"a": "x:y", "a": "z"}', "a"),  # the ':' of the value lost to the repeat
-        (b'{"a": "z", "b": {"c": "arn:aws:x", "c": 1}}', "c"),
-        (b'{"k\\u003a": 1, "k:": 2}', "k:"),  # the same key, once escaped
-        (b'{"a": "\\u003a", "b": 1, "b": 2}', "b"),
-        (b'{"t": [{"k": "a:b"}, {"k": "c", "k": "d"}]}', "k"),
-        (b'[{"a": 1, "a": 2}]', "a"),  # before "not an object"
-        (b'{"a": {"x": 1, "x": 2}, "b": NaN}', "x"),  # before a bad number later in the body
-        (b'{"a": {"x": 1, "x": 2}, "b": ', "x"),  # before the syntax error
-        (b'{"a": {"x": 1, "x": 2}, "b": ' + b"[" * 40 + b"]" * 40 + b"}", "x"),  # before "too deep"
-    ],
-)
-def test_a_repeated_key_at_any_level_is_refused_first(body, field):
-    assert refusal(body) == f"Duplicate field '{field}'"
-
-
-@pytest.mark.parametrize(
-    "body",
-    [
-        b'{"RoleArn": "arn:aws:iam::123456789012:role/R", "Tags": [{"Key": "a:b", "Value": "::"}]}',
-        b'{"k:": "v", "k\\u003b": "\\u003a"}',
-        b'\xef\xbb\xbf {"a": ["b:c", {"d": "e"}]}\r\n',
-    ],
-)
-def test_colons_in_strings_are_not_taken_for_repeated_keys(body):
-    assert parse_body(body) == json.loads(body.decode("utf-8-sig"))
-
-
-@pytest.mark.parametrize("body", [b'\x0c{"a": 1}', b"\xef\xbb\xbf\xef\xbb\xbf{}", b'{"a": 1} {}', b'{"a": 1e999}'])
-def test_what_json_refuses_stays_refused(body):
-    refusal(body)
-
-
-def test_serialize_keeps_the_shape_order_and_members_and_rounds_timestamps():
-    item = {
-        "Version": 2,
-        "Bogus": 1,
-        "LastModifiedTime": 7,
-        "FailureReason": None,
-        "ImageArn": "a",
-        "CreationTime": 1.23456,
-    }
-    result = {"NextToken": "t", "ImageVersions": [item, {}], "Extra": "x"}
-    assert serialize(operation_model("ListImageVersions").output_shape, result) == (
-        b'{"ImageVersions":[{"CreationTime":1.235,"ImageArn":"a","LastModifiedTime":7,"Version":2},{}],"NextToken":"t"}'
-    )
-    assert serialize(None, {"a": 1}) == b"{}"
-
-
 def test_responses_are_utf8_and_a_lone_surrogate_a_client_sent_still_encodes(service):
     body = json.dumps({"ImageName": "img", "RoleArn": ROLE, "Description": "été ☃"}, ensure_ascii=False).encode()
     assert post(service, "SageMaker.CreateImage", body)[0] == 200
@@ -162,8 +97,3 @@ def test_responses_are_utf8_and_a_lone_surrogate_a_client_sent_still_encodes(ser
     # a repeated key is quoted in the error, and JSON escapes may make it a lone surrogate, which UTF-8 cannot carry
     status, _, doc = post(service, "SageMaker.ListImages", b'{"\\ud800": 1, "\\ud800": 2}')
     assert (status, doc["__type"], doc["message"]) == (400, "SerializationException", "Duplicate field '\ud800'")
-
-
-def test_request_ids_are_distinct_version_4_uuids():
-    ids = [new_request_id() for _ in range(1000)]
-    assert len(set(ids)) == 1000 and all(str(uuid.UUID(i)) == i and uuid.UUID(i).version == 4 for i in ids)

@@ -10,17 +10,8 @@ import pytest
 from botocore.exceptions import ClientError
 from sqlalchemy import event, text
 
-from smimages.operations.service import Settings
 from smimages.store import JOINED_IMAGE_COLUMNS, SHOWN_VERSION_COLUMNS, Store
-from smimages.testing import InProcess
-from support import BASE, ROLE, error_of
-
-ACCOUNT, REGION = "000000000000", "us-east-1"  # what InProcess clients' access key stands for
-
-
-@pytest.fixture
-def file_url(tmp_path):
-    return f"sqlite:///{tmp_path / 'state.db'}"
+from support import ACCOUNT, BASE, REGION, ROLE, error_of
 
 
 @pytest.fixture
@@ -132,30 +123,6 @@ def test_an_in_memory_catalog_reads_through_its_one_pooled_connection():
         assert checkouts == [1]
     finally:
         store.dispose()
-
-
-@pytest.fixture(params=["sqlite-file", "sqlite-memory", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def catalog(request, file_url):
-    """A catalog whose resources are in every state a lookup must tell apart, and the time it was built."""
-    url = {"sqlite-file": file_url, "sqlite-memory": "sqlite://"}.get(request.param) or request.getfixturevalue(
-        "pg_url"
-    )
-    svc = InProcess(url, Settings(transition_delay=10))
-    sm = svc.client()
-    for name in ("img", "doomed", "emptied"):
-        sm.create_image(ImageName=name, RoleArn=ROLE)
-    svc.advance(10)
-    for number in range(1, 5):
-        sm.create_image_version(ImageName="img", BaseImage=BASE, Aliases=[f"a{number}"])
-    sm.create_image_version(ImageName="doomed", BaseImage=BASE, Aliases=["a1"])
-    sm.create_image_version(ImageName="emptied", BaseImage=BASE)
-    svc.advance(10)
-    sm.update_image_version(ImageName="img", Version=3, Horovod=True)
-    for name, number in (("img", 4), ("img", 2), ("emptied", 1)):
-        sm.delete_image_version(ImageName=name, Version=number)  # gone at +10
-    sm.delete_image(ImageName="doomed")
-    yield svc, svc.now()
-    svc.close()
 
 
 def test_image_version_finds_what_image_then_version_find(catalog):

@@ -13,6 +13,7 @@ from smimages.net import free_port
 
 ROOT = Path(__file__).resolve().parents[2]  # the project's root folder
 
+ACCOUNT, REGION = "000000000000", "us-east-1"  # what an in-process client's default access key stands for
 ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
 BASE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/my-repo:latest"
 POSTGRES = os.environ.get("SMIMAGES_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")

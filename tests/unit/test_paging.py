@@ -1,0 +1,39 @@
+"""NextToken values: opaque, bound to the query that made them, refused with AWS's message otherwise."""
+
+import pytest
+
+from smimages.domain import paging
+from smimages.errors import ValidationException
+
+QUERY = {"SortBy": "CREATION_TIME", "SortOrder": "DESCENDING"}
+
+
+def test_a_token_resumes_its_own_query_only():
+    token = paging.encode(QUERY, [12.5, 7])
+    assert paging.decode(QUERY, token) == [12.5, 7]
+    assert paging.decode(QUERY, None) is None and paging.decode(QUERY, "") is None
+    with pytest.raises(ValidationException) as excinfo:
+        paging.decode({**QUERY, "SortOrder": "ASCENDING"}, token)
+    assert excinfo.value.message == "The NextToken provided is invalid."
+
+
+@pytest.mark.parametrize("token", ["x", "e30=", "bm90IGpzb24=", "eyJxIjoxfQ==", "\u00e9"])
+def test_anything_else_is_an_invalid_token(token):
+    with pytest.raises(ValidationException, match=r"The NextToken provided is invalid\."):
+        paging.decode(QUERY, token)
+
+
+def test_a_page_has_a_token_only_when_more_rows_came_back():
+    rows = [(f"item{i}", [i]) for i in range(4)]
+    items, token = paging.page(rows, 3, QUERY)
+    assert items == ["item0", "item1", "item2"] and paging.decode(QUERY, token) == [2]
+    assert paging.page(rows, 4, QUERY) == (["item0", "item1", "item2", "item3"], None)
+
+
+def test_a_list_query_holds_its_filters_and_sort_with_defaults():
+    request = {"NameContains": "a", "MaxResults": 5, "NextToken": "t"}
+    assert paging.list_query(request, ("NameContains", "CreationTimeAfter"), "CREATION_TIME") == {
+        "NameContains": "a",
+        "SortBy": "CREATION_TIME",
+        "SortOrder": "DESCENDING",
+    }
