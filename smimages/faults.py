@@ -38,12 +38,17 @@ ERROR_DEFAULTS = {
 
 
 def _arn_scope(text: str) -> tuple[arns.Arn, str, int | None] | None:
-    """(ARN, image name, version) of an image or image-version ARN (the version may be left out), else None."""
+    """(ARN, name, version) of an image, image-version or app-image-config ARN (a version's number may be left out),
+    else None."""
     parts = arns.parse(text)
-    if parts is None or parts.kind not in ("image", "image-version"):
+    if parts is None or parts.kind not in ("image", "image-version", "app-image-config"):
         return None
     name, slash, version = parts.resource.partition("/")
-    if not name or (parts.kind == "image" and slash) or (version and not (version.isascii() and version.isdigit())):
+    if (
+        not name
+        or (parts.kind != "image-version" and slash)
+        or (version and not (version.isascii() and version.isdigit()))
+    ):
         return None
     return parts, name, int(version) if version else None
 
@@ -68,7 +73,7 @@ class Fault:
     type: str  # "fail": the lifecycle ends *_FAILED with `reason`; "error": the call answers `code`
     operation: str  # an AWS operation name, or "*" (error faults only)
     count: int | None = 1
-    image: str = "*"  # ImageName glob, or an image / image-version ARN
+    image: str = "*"  # ImageName (or AppImageConfigName) glob, or an image / image-version / app-image-config ARN
     base_image: str = "*"  # BaseImage glob
     version: int | None = None
     account: str | None = None
@@ -298,10 +303,10 @@ class Faults:
                 self._give_back(fault)
 
     def _answer_error(self, ctx: RequestContext, operation: str, request: dict[str, Any]) -> None:
-        image = request.get("ImageName")
+        image = request.get("ImageName", request.get("AppImageConfigName"))
         if image is None and isinstance(request.get("ResourceArn"), str):
             scope = _arn_scope(request["ResourceArn"])
-            image = scope[1] if scope and scope[0].kind == "image" else None
+            image = scope[1] if scope and scope[0].kind != "image-version" else None
         with self._lock:
             for fault in self._faults:
                 if (

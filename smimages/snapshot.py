@@ -6,10 +6,14 @@ and import it in place of what a database holds. export -> import -> export give
          ... every images column but id ...,
          "tags": [{"Key": "team", "Value": "ml"}],
          "versions": [{"version": 1, "base_image": "...", ... every image_versions column but ids ...,
-                       "aliases": ["latest"]}]}]}
+                       "aliases": ["latest"]}]}],
+     "app_image_configs": [
+        {"account": "000000000000", "region": "us-east-1", "name": "cfg", "kernel_gateway": {"KernelSpecs": [...]},
+         ... every app_image_configs column but id ..., "tags": [{"Key": "team", "Value": "ml"}]}]}
 
-Columns keep their database names. A hand-written seed may leave most of them out: the defaults are a CREATED
-resource created at import time in account 000000000000, us-east-1 (see `_image_defaults`)."""
+Columns keep their database names (configuration blocks are their API JSON). A hand-written seed may leave most of
+them out: the defaults are a CREATED resource created at import time in account 000000000000, us-east-1 (see
+`_image_defaults`); a document without "app_image_configs" (written before they existed) has none."""
 
 from __future__ import annotations
 
@@ -19,12 +23,13 @@ from pathlib import Path
 from typing import Any, cast
 
 from .context import DEFAULT_ACCOUNT, DEFAULT_REGION
-from .store import COLUMNS, CatalogEntry, CatalogStore, Conflict
+from .store import COLUMNS, CatalogEntry, CatalogStore, ConfigEntry, Conflict
 
 FORMAT = "smimages-catalog"
 VERSION = 1
 _IMAGE_COLUMNS = [name for name in COLUMNS["images"] if name != "id"]
 _VERSION_COLUMNS = [name for name in COLUMNS["image_versions"] if name not in ("id", "image_id")]
+_CONFIG_COLUMNS = [name for name in COLUMNS["app_image_configs"] if name != "id"]
 
 
 class SnapshotError(ValueError):
@@ -39,9 +44,8 @@ def export_state(store: CatalogStore) -> dict[str, Any]:
     aliases: dict[int, list[str]] = {}
     for row in rows["version_aliases"]:
         aliases.setdefault(row["version_id"], []).append(row["alias"])
-    tags: dict[int, list[dict[str, str]]] = {}
-    for row in rows["image_tags"]:
-        tags.setdefault(row["image_id"], []).append({"Key": row["key"], "Value": row["value"]})
+    tags = _tags_by(rows["image_tags"], "image_id")
+    config_tags = _tags_by(rows["app_image_config_tags"], "config_id")
     versions: dict[int, list[dict[str, Any]]] = {}
     for row in rows["image_versions"]:
         entry = {name: row[name] for name in _VERSION_COLUMNS}
@@ -53,20 +57,33 @@ def export_state(store: CatalogStore) -> dict[str, Any]:
         entry["tags"] = tags.get(row["id"], [])
         entry["versions"] = versions.get(row["id"], [])
         exported.append(entry)
-    return {"format": FORMAT, "version": VERSION, "images": exported}
+    configs = [
+        {**{name: row[name] for name in _CONFIG_COLUMNS}, "tags": config_tags.get(row["id"], [])}
+        for row in rows["app_image_configs"]
+    ]
+    return {"format": FORMAT, "version": VERSION, "images": exported, "app_image_configs": configs}
+
+
+def _tags_by(rows: list[dict[str, Any]], owner: str) -> dict[int, list[dict[str, str]]]:
+    """Tag rows as the document's tag lists, by the id of the row they belong to."""
+    tags: dict[int, list[dict[str, str]]] = {}
+    for row in rows:
+        tags.setdefault(row[owner], []).append({"Key": row["key"], "Value": row["value"]})
+    return tags
 
 
 def import_state(store: CatalogStore, document: dict[str, Any], now: float, replace: bool = True) -> int:
     """Writes a catalog document into the store in one transaction, after deleting everything (replace) or
     into an empty catalog (refused otherwise); returns how many images it holds. `now` fills left-out times."""
     entries = _parse(document, now)
+    configs = _parse_configs(document, now)
     try:
         with store.transaction(write=True) as tx:
             if replace:
                 tx.clear()
             elif not tx.is_empty():
                 raise SnapshotError("the catalog is not empty (replace it, or import into an empty database)")
-            tx.insert_catalog(entries)
+            tx.insert_catalog(entries, configs)
     except Conflict as exc:
         raise SnapshotError(f"the document breaks a uniqueness rule of the catalog: {exc}") from None
     return len(entries)
@@ -159,8 +176,6 @@ def _parse(document: Any, now: float) -> list[CatalogEntry]:
         image = dict(entry)
         tags, versions = image.pop("tags", []), image.pop("versions", [])
         image = _columns(image, where, _IMAGE_COLUMNS, ("name", "role_arn"), _image_defaults(image, now))
-        if not isinstance(tags, list) or not all(isinstance(t, dict) and set(t) == {"Key", "Value"} for t in tags):
-            raise SnapshotError(f'{where}.tags must be a list of {{"Key": ..., "Value": ...}}')
         parsed_versions = []
         if not isinstance(versions, list):
             raise SnapshotError(f"{where}.versions must be a list")
@@ -178,5 +193,38 @@ def _parse(document: Any, now: float) -> list[CatalogEntry]:
             parsed_versions.append((version, aliases))
         if "next_version" not in image:
             image["next_version"] = max((v["version"] for v, _ in parsed_versions), default=0)
-        parsed.append(CatalogEntry(image, [{"key": t["Key"], "value": t["Value"]} for t in tags], parsed_versions))
+        parsed.append(CatalogEntry(image, _tag_rows(tags, where), parsed_versions))
     return parsed
+
+
+def _parse_configs(document: dict[str, Any], now: float) -> list[ConfigEntry]:
+    """(config columns, tags) per app image config, defaults filled in, ids left out."""
+    entries = document.get("app_image_configs", [])
+    if not isinstance(entries, list):
+        raise SnapshotError("app_image_configs must be a list")
+    parsed = []
+    for i, entry in enumerate(entries):
+        where = f"app_image_configs[{i}]"
+        if not isinstance(entry, dict):
+            raise SnapshotError(f"{where} must be an object")
+        config = dict(entry)
+        tags = config.pop("tags", [])
+        created = config.get("created_at", now)
+        defaults = {name: None for name in _CONFIG_COLUMNS} | {
+            "account": DEFAULT_ACCOUNT,
+            "region": DEFAULT_REGION,
+            "name_key": str(config.get("name", "")).lower(),
+            "created_at": created,
+            "modified_at": created,
+        }
+        parsed.append(
+            ConfigEntry(_columns(config, where, _CONFIG_COLUMNS, ("name",), defaults), _tag_rows(tags, where))
+        )
+    return parsed
+
+
+def _tag_rows(tags: Any, where: str) -> list[dict[str, str]]:
+    """A document's tag list as tag rows."""
+    if not isinstance(tags, list) or not all(isinstance(t, dict) and set(t) == {"Key", "Value"} for t in tags):
+        raise SnapshotError(f'{where}.tags must be a list of {{"Key": ..., "Value": ...}}')
+    return [{"key": t["Key"], "value": t["Value"]} for t in tags]

@@ -39,6 +39,10 @@ def image_version_arn(ctx: RequestContext, name: str, version: int) -> str:
     return f"arn:aws:sagemaker:{ctx.region}:{ctx.account}:image-version/{name.lower()}/{version}"
 
 
+def app_image_config_arn(ctx: RequestContext, name: str) -> str:
+    return f"arn:aws:sagemaker:{ctx.region}:{ctx.account}:app-image-config/{name}"
+
+
 def named_in(ctx: RequestContext, arn: str) -> Arn | None:
     """An ARN of the standard partition naming a resource in the caller's account and region (else None)."""
     parts = parse(arn)

@@ -38,9 +38,11 @@ def page(rows: list[tuple[Any, list[Any]]], limit: int, query: dict[str, Any]) -
     return items, token
 
 
-def list_query(request: dict[str, Any], filters: tuple[str, ...], default_sort: str) -> dict[str, Any]:
+def list_query(
+    request: dict[str, Any], filters: tuple[str, ...], default_sort: str, default_order: str = "DESCENDING"
+) -> dict[str, Any]:
     """The parts of a List request that define its result order and contents (what a token is bound to)."""
     query = {name: request[name] for name in filters if name in request}
     query["SortBy"] = request.get("SortBy", default_sort)
-    query["SortOrder"] = request.get("SortOrder", "DESCENDING")
+    query["SortOrder"] = request.get("SortOrder", default_order)
     return query

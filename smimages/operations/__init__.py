@@ -54,4 +54,4 @@ def _run(service: Service, ctx: RequestContext, name: str, request: dict[str, An
                 raise ResourceInUse(CONCURRENT_MODIFICATION) from None
 
 
-from . import aliases, images, tags, versions  # noqa: E402,F401  (registers the operations)
+from . import aliases, app_image_configs, images, tags, versions  # noqa: E402,F401  (registers the operations)

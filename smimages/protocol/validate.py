@@ -11,7 +11,7 @@ import math
 from collections.abc import Callable
 from typing import Any, NoReturn, cast
 
-from botocore.model import ListShape, Shape, StringShape, StructureShape
+from botocore.model import ListShape, MapShape, Shape, StringShape, StructureShape
 
 from ..errors import SerializationException, ValidationException
 from .javaregex import matcher
@@ -20,6 +20,7 @@ _INT_RANGE = {"integer": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
 _JSON_KINDS = {
     "structure": "an object",
     "list": "an array",
+    "map": "an object",
     "string": "a string",
     "boolean": "a boolean",
     "integer": "an integer",
@@ -77,6 +78,8 @@ def _checker(shape: Shape) -> _Check:
         return _structure_checker(cast(StructureShape, shape))
     if kind == "list":
         return _list_checker(cast(ListShape, shape))
+    if kind == "map":
+        return _map_checker(cast(MapShape, shape))
     clean, rules = _scalar(shape)
     if rules is None:
         return lambda value, path, errors: clean(value, path)
@@ -131,6 +134,43 @@ def _list_checker(shape: ListShape) -> _Check:
         if too_long and len(value) > too_long[0]:
             errors.append(_violation(path, value, too_long[1]))
         return check_items(value, path, errors)
+
+    return check
+
+
+def _map_checker(shape: MapShape) -> _Check:
+    """Checks an object of string keys and scalar values: its size, then every key and value; their broken rules make
+    one violation each for the whole map, worded as Coral words them ("Map keys must satisfy constraint: [...]")."""
+    too_short, too_long = _bounds(shape.metadata, "length")
+    clean_key, key_rules = _scalar(shape.key)
+    clean_value, value_rules = _scalar(shape.value)
+
+    def check(value: Any, path: str, errors: list[str]) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            _mismatch("map", value, path)
+        if too_short and len(value) < too_short[0]:
+            errors.append(_violation(path, value, too_short[1]))
+        if too_long and len(value) > too_long[0]:
+            errors.append(_violation(path, value, too_long[1]))
+        cleaned: dict[str, Any] = {}
+        broken_keys: list[str] = []
+        broken_values: list[str] = []
+        for key, item in value.items():
+            key = clean_key(key, path)
+            if key_rules is not None:
+                broken_keys.extend(rule for rule in key_rules(key) if rule not in broken_keys)
+            if item is None:
+                if _NOT_NULL not in broken_values:
+                    broken_values.append(_NOT_NULL)
+                continue
+            cleaned[key] = item = clean_value(item, f"{path}.{key}")
+            if value_rules is not None:
+                broken_values.extend(rule for rule in value_rules(item) if rule not in broken_values)
+        if broken_keys:
+            errors.append(_violation(path, value, f"Map keys must satisfy constraint: [{', '.join(broken_keys)}]"))
+        if broken_values:
+            errors.append(_violation(path, value, f"Map value must satisfy constraint: [{', '.join(broken_values)}]"))
+        return cleaned
 
     return check
 

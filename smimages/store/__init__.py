@@ -9,15 +9,17 @@ from .interface import (
     CatalogStore,
     CatalogTx,
     Claimed,
+    ConfigEntry,
     Conflict,
     Disconnected,
     SchemaTooNew,
     StoreError,
     Unavailable,
 )
-from .schema import COLUMNS, SHOWN_VERSION_COLUMNS, VERSION_MEMBERS
+from .schema import APP_IMAGE_CONFIG_MEMBERS, COLUMNS, SHOWN_VERSION_COLUMNS, VERSION_MEMBERS
 
 __all__ = [
+    "APP_IMAGE_CONFIG_MEMBERS",
     "COLUMNS",
     "DEFAULT_POOL_SIZE",
     "JOINED_IMAGE_COLUMNS",
@@ -29,6 +31,7 @@ __all__ = [
     "CatalogStore",
     "CatalogTx",
     "Claimed",
+    "ConfigEntry",
     "Conflict",
     "Disconnected",
     "SchemaTooNew",

@@ -124,6 +124,29 @@ class ImageTx(Protocol):
     def remove_aliases(self, version_id: int, aliases: list[str]) -> None: ...
 
 
+class AppImageConfigTx(Protocol):
+    """App image configs; configuration blocks come and go as dicts (JSON in the database)."""
+
+    def app_image_config(self, account: str, region: str, name: str, lock: bool = False) -> Row | None: ...
+
+    def insert_app_image_config(self, values: Row) -> int: ...
+
+    def update_app_image_config(self, config_id: int, values: Row) -> None: ...
+
+    def delete_app_image_config(self, config_id: int) -> None: ...
+
+    def list_app_image_configs(
+        self,
+        account: str,
+        region: str,
+        filters: Row,
+        sort_by: str,
+        descending: bool,
+        after: list[Any] | None,
+        limit: int,
+    ) -> Positioned: ...
+
+
 class TagTx(Protocol):
     """Tags of any taggable resource, named by its kind ("image", ...) and row id, in insertion order."""
 
@@ -165,7 +188,7 @@ class CatalogRowsTx(Protocol):
 
     def clear(self) -> None: ...
 
-    def insert_catalog(self, entries: list[CatalogEntry]) -> None: ...
+    def insert_catalog(self, images: list[CatalogEntry], configs: list[ConfigEntry]) -> None: ...
 
 
 @dataclass
@@ -177,7 +200,15 @@ class CatalogEntry:
     versions: list[tuple[Row, list[str]]]
 
 
-class CatalogTx(ImageTx, TagTx, LifecycleTx, ResolutionTx, CatalogRowsTx, Protocol):
+@dataclass
+class ConfigEntry:
+    """One app image config of a catalog document as columns: the config's and its tags."""
+
+    config: Row
+    tags: list[Row]
+
+
+class CatalogTx(ImageTx, AppImageConfigTx, TagTx, LifecycleTx, ResolutionTx, CatalogRowsTx, Protocol):
     """One transaction: everything the catalog's callers may do inside it."""
 
 

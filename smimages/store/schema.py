@@ -3,6 +3,7 @@
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     Column,
     Float,
@@ -24,9 +25,9 @@ def _text(length: int) -> String:
     return String(length).with_variant(String(length, collation="C"), "postgresql")
 
 
-def _member(name: str, type_: String | type[Boolean], api: str) -> Column[Any]:
-    """A column an API member reads and writes as it is (an image version's metadata, say): declared here once, the
-    operations and the reads take it from VERSION_MEMBERS."""
+def _member(name: str, type_: String | type[Boolean] | type[JSON], api: str) -> Column[Any]:
+    """A column an API member reads and writes as it is (an image version's metadata, an app image config's
+    configuration blocks): declared here once, the operations take it from the *_MEMBERS maps below."""
     return Column(name, type_, info={"api": api})
 
 
@@ -119,10 +120,45 @@ image_tags = Table(
     UniqueConstraint("image_id", "key", name="uq_tags_key"),
 )
 
+app_image_configs = Table(
+    "app_image_configs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account", String(12), nullable=False),
+    Column("region", String(32), nullable=False),
+    Column("name", _text(63), nullable=False),
+    Column("name_key", _text(63), nullable=False),
+    # each configuration block as the request gave it (JSON), None when the config has none
+    _member("kernel_gateway", JSON, "KernelGatewayImageConfig"),
+    _member("jupyter_lab", JSON, "JupyterLabAppImageConfig"),
+    _member("code_editor", JSON, "CodeEditorAppImageConfig"),
+    Column("created_at", Float, nullable=False),
+    Column("modified_at", Float, nullable=False),
+    UniqueConstraint("account", "region", "name_key", name="uq_app_image_configs_name"),
+    Index("ix_app_image_configs_name", "account", "region", "name"),
+    Index("ix_app_image_configs_created", "account", "region", "created_at"),
+)
+
+app_image_config_tags = Table(
+    "app_image_config_tags",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("config_id", Integer, ForeignKey("app_image_configs.id", ondelete="CASCADE"), nullable=False),
+    Column("key", String(128), nullable=False),
+    Column("value", String(256), nullable=False),
+    UniqueConstraint("config_id", "key", name="uq_app_image_config_tags_key"),
+)
+
+
+def _members(table: Table) -> dict[str, str]:
+    """API member -> column, for the columns declared by _member."""
+    return {c.info["api"]: c.name for c in table.c if "api" in c.info}
+
 
 # What the rest of smimages may know of the tables: plain names, no SQLAlchemy objects.
-# An image version's metadata members: API name -> column (declared by _member above).
-VERSION_MEMBERS: dict[str, str] = {c.info["api"]: c.name for c in image_versions.c if "api" in c.info}
+# An image version's metadata members, and an app image config's configuration blocks: API name -> column.
+VERSION_MEMBERS: dict[str, str] = _members(image_versions)
+APP_IMAGE_CONFIG_MEMBERS: dict[str, str] = _members(app_image_configs)
 # The version columns a read that shows a version fetches (every column but the internal ones).
 SHOWN_VERSION_COLUMNS: tuple[str, ...] = tuple(c.name for c in image_versions.c if not c.info.get("internal"))
 # Every column of each table, by table name.

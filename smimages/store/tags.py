@@ -6,11 +6,14 @@ from typing import Any
 
 from sqlalchemy import Table, delete, insert, select, update
 
-from .schema import image_tags
+from .schema import app_image_config_tags, image_tags
 from .sql import Row, SqlTx
 
 # taggable kind (as in its ARN) -> (its tag table, the column naming the tagged row)
-TAG_TABLES: dict[str, tuple[Table, str]] = {"image": (image_tags, "image_id")}
+TAG_TABLES: dict[str, tuple[Table, str]] = {
+    "image": (image_tags, "image_id"),
+    "app-image-config": (app_image_config_tags, "config_id"),
+}
 
 
 class TagQueries(SqlTx):

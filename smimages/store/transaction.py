@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .app_image_configs import AppImageConfigQueries
 from .images import ImageQueries
 from .lifecycle import LifecycleQueries
 from .resolution import ResolutionQueries
@@ -9,5 +10,5 @@ from .rows import CatalogRows
 from .tags import TagQueries
 
 
-class Transaction(ImageQueries, TagQueries, LifecycleQueries, ResolutionQueries, CatalogRows):
+class Transaction(ImageQueries, AppImageConfigQueries, TagQueries, LifecycleQueries, ResolutionQueries, CatalogRows):
     """One database transaction, with the catalog's reads and writes as methods."""

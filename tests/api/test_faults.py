@@ -254,3 +254,15 @@ def test_server_validation_still_runs_before_error_faults(smimages):
 def test_config_kwargs_reach_the_client(smimages):
     client = smimages.client(retries={"total_max_attempts": 1}, read_timeout=5)
     assert isinstance(client.meta.config, Config) and client.meta.config.read_timeout == 5
+
+
+def test_error_faults_on_app_image_configs_match_by_name(smimages, sagemaker_client, sleeps):
+    smimages.faults.limit_exceeded("CreateAppImageConfig", count=None, image="team-*")
+    sagemaker_client.create_app_image_config(AppImageConfigName="other")
+    with pytest.raises(ClientError) as exc:
+        sagemaker_client.create_app_image_config(AppImageConfigName="team-a")
+    assert error_of(exc)[0] == "ResourceLimitExceeded"
+    arn = "arn:aws:sagemaker:us-east-1:000000000000:app-image-config/other"
+    smimages.faults.throttle("ListTags", count=1, image=arn)
+    assert sagemaker_client.list_tags(ResourceArn=arn)["ResponseMetadata"]["RetryAttempts"] == 1
+    assert [c["AppImageConfigName"] for c in sagemaker_client.list_app_image_configs()["AppImageConfigs"]] == ["other"]

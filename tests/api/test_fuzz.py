@@ -36,6 +36,7 @@ FUZZ = settings(
     deadline=None, database=None, derandomize=not LONG_RUN, print_blob=True, suppress_health_check=list(HealthCheck)
 )
 IMAGE_ARN = "arn:aws:sagemaker:us-east-1:000000000000:image/img"
+CONFIG_ARN = "arn:aws:sagemaker:us-east-1:000000000000:app-image-config/cfg"
 # Values that name what the seeded catalog holds, so generated requests reach the operations' own logic too.
 SEEDS = {
     "ImageName": ["img", "other", "IMG", "missing"],
@@ -47,7 +48,9 @@ SEEDS = {
         IMAGE_ARN,
         IMAGE_ARN.replace("000000000000", "111111111111"),
         "arn:aws:sagemaker:us-east-1:000000000000:image-version/img/1",
+        CONFIG_ARN,
     ],
+    "AppImageConfigName": ["cfg", "CFG", "missing"],
     "TagKey": ["team", "env"],
     "TagValue": ["a", ""],
     "MLFramework": ["PyTorch 2.1"],
@@ -78,6 +81,8 @@ def valid(shape):
         )
     if kind == "list":
         return st.lists(valid(shape.member), min_size=meta.get("min", 0), max_size=min(meta.get("max", 3), 3))
+    if kind == "map":
+        return st.dictionaries(valid(shape.key), valid(shape.value), max_size=min(meta.get("max", 3), 3))
     if shape.name in SEEDS:
         return st.sampled_from(SEEDS[shape.name])
     if kind == "string":
@@ -109,6 +114,8 @@ def anything(shape):
         )
     if kind == "list":
         return st.lists(anything(shape.member), max_size=8)
+    if kind == "map":
+        return st.dictionaries(anything(shape.key), anything(shape.value), max_size=8)
     if kind == "string":
         return st.text(max_size=300) | st.text(NAME_CHARS, max_size=300) | valid(shape)
     if kind in ("integer", "long"):
@@ -286,6 +293,16 @@ class Fixture:
         )
 
     def reseed(self) -> None:
+        if self.call("DescribeAppImageConfig", {"AppImageConfigName": "cfg"}).status != 200:
+            kernel = {"KernelSpecs": [{"Name": "python3"}]}
+            self.call(
+                "CreateAppImageConfig",
+                {
+                    "AppImageConfigName": "cfg",
+                    "KernelGatewayImageConfig": kernel,
+                    "Tags": [{"Key": "team", "Value": "a"}],
+                },
+            )
         if self.call("DescribeImage", {"ImageName": "other"}).status != 200:
             self.call("CreateImage", {"ImageName": "other", "RoleArn": ROLE})
         if self.call("DescribeImage", {"ImageName": "img"}).status != 200:

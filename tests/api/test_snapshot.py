@@ -62,6 +62,17 @@ def build_catalog(sm) -> None:
     client.update_image(ImageName="other", Description="changing")  # still UPDATING
     eu = sm.client(access_key="123456789012", region="eu-west-1")
     eu.create_image(ImageName="Img", RoleArn=ROLE)  # still CREATING
+    kernel = {"KernelSpecs": [{"Name": "python3", "DisplayName": "Python 3"}], "FileSystemConfig": {"DefaultUid": 0}}
+    client.create_app_image_config(
+        AppImageConfigName="cfg", KernelGatewayImageConfig=kernel, Tags=[{"Key": "team", "Value": "ml"}]
+    )
+    client.create_app_image_config(AppImageConfigName="bare")
+    sm.advance(1)
+    client.update_app_image_config(
+        AppImageConfigName="bare",
+        JupyterLabAppImageConfig={"ContainerConfig": {"ContainerEnvironmentVariables": {"A": "1"}}},
+    )
+    eu.create_app_image_config(AppImageConfigName="cfg")
 
 
 def observed(sm) -> dict:
@@ -75,6 +86,12 @@ def observed(sm) -> dict:
             views[key]["versions"][name] = strip(client.list_image_versions(ImageName=name))
             views[key]["aliases"][name] = strip(client.list_aliases(ImageName=name))
             views[key]["tags"][name] = strip(client.list_tags(ResourceArn=image["ImageArn"]))
+        configs = strip(client.list_app_image_configs(SortBy="Name"))
+        views[key]["configs"] = configs
+        for config in configs["AppImageConfigs"]:
+            views[key]["tags"][config["AppImageConfigArn"]] = strip(
+                client.list_tags(ResourceArn=config["AppImageConfigArn"])
+            )
     return views
 
 
@@ -96,6 +113,11 @@ def test_dump_load_dump_is_exact(smimages, tmp_path):
         (2, "CREATE_FAILED", None, []),
         (3, "DELETING", "GONE", []),
     ]
+    assert [(c["account"], c["name"], c["tags"]) for c in first["app_image_configs"]] == [
+        ("000000000000", "cfg", [{"Key": "team", "Value": "ml"}]),
+        ("000000000000", "bare", []),
+        ("123456789012", "cfg", []),
+    ]
 
 
 def test_seed_fills_what_a_hand_written_catalog_leaves_out(smimages):
@@ -114,6 +136,28 @@ def test_seed_fills_what_a_hand_written_catalog_leaves_out(smimages):
     eu = smimages.client(access_key="123456789012", region="eu-west-1")
     assert eu.describe_image(ImageName="eu")["CreationTime"].timestamp() == 1_700_000_000
     assert client.list_tags(ResourceArn=image["ImageArn"])["Tags"] == [{"Key": "team", "Value": "ml"}]
+
+
+def test_a_seeded_app_image_config(smimages):
+    kernel = {"KernelSpecs": [{"Name": "python3"}]}
+    smimages.load(
+        {
+            **SEED,
+            "app_image_configs": [
+                {
+                    "name": "cfg",
+                    "kernel_gateway": kernel,
+                    "created_at": 1_700_000_000,
+                    "tags": [{"Key": "team", "Value": "ml"}],
+                }
+            ],
+        }
+    )
+    described = smimages.client().describe_app_image_config(AppImageConfigName="cfg")
+    assert (described["KernelGatewayImageConfig"], described["LastModifiedTime"].timestamp()) == (kernel, 1_700_000_000)
+    assert smimages.client().list_tags(ResourceArn=described["AppImageConfigArn"])["Tags"] == [
+        {"Key": "team", "Value": "ml"}
+    ]
 
 
 @pytest.mark.smimages(seed=SEED)
@@ -158,6 +202,12 @@ def test_load_replaces_and_reset_empties(smimages):
             },
             "uniqueness rule",
         ),
+        (
+            {"format": "smimages-catalog", "version": 1, "app_image_configs": [{"name": "c", "color": 1}]},
+            r"app_image_configs\[0\] has unknown fields: color",
+        ),
+        ({"format": "smimages-catalog", "version": 1, "app_image_configs": [{}]}, r"app_image_configs\[0\] lacks name"),
+        ({"format": "smimages-catalog", "version": 1, "app_image_configs": {}}, "app_image_configs must be a list"),
     ],
 )
 def test_documents_that_are_not_catalogs_are_refused(smimages, document, message):

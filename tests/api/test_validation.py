@@ -39,9 +39,12 @@ EXAMPLES = {
     "MLFramework": "PyTorch 2.1",
     "ProgrammingLang": "Python 3.10",
     "ImageDeleteProperty": "DisplayName",
+    "AppImageConfigName": "my-config",
+    "MountPath": "/home/sagemaker-user",
 }
 ASTRAL = ("😀", "𠀀")  # two UTF-16 units each: an emoji, and a CJK letter for \p{L} patterns
 WRONG_TYPE = {
+    "map": "x",
     "string": 5,
     "integer": "abc",
     "long": "abc",
@@ -80,7 +83,7 @@ def broken(shape: Shape, value) -> list[str]:
     if value is MISSING:
         return [NOT_NULL]
     meta, rules = shape.metadata, []
-    if shape.type_name in ("string", "list"):
+    if shape.type_name in ("string", "list", "map"):
         size, word = (utf16_len(value) if isinstance(value, str) else len(value)), "length"
     else:
         size, word = value, "value"
@@ -97,6 +100,13 @@ def broken(shape: Shape, value) -> list[str]:
         inner = list(dict.fromkeys(rule for item in value for rule in broken(shape.member, item)))
         if inner:
             rules.append(f"Member must satisfy constraint: [{', '.join(inner)}]")
+    if shape.type_name == "map":
+        for part, items in (("keys", value.keys()), ("value", value.values())):
+            inner = list(
+                dict.fromkeys(rule for item in items for rule in broken(getattr(shape, part.rstrip("s")), item))
+            )
+            if inner:
+                rules.append(f"Map {part} must satisfy constraint: [{', '.join(inner)}]")
     return rules
 
 
@@ -160,6 +170,8 @@ def valid(shape: Shape, index: int = 0):
         return {name: valid(shape.members[name], index) for name in shape.required_members}
     if kind == "list":
         return [valid(shape.member, i) for i in range(max(meta.get("min", 1), 1))]
+    if kind == "map":
+        return {valid(shape.key, i): valid(shape.value, i) for i in range(max(meta.get("min", 1), 1))}
     if kind == "string":
         return shape.enum[0] if shape.enum else text(shape, index=index)
     return {"integer": 1, "long": 1, "boolean": True, "timestamp": 1704067200}[kind]
@@ -252,6 +264,14 @@ def violations(member: Member):
         if shape.member.type_name == "string":
             for kind, bad in string_violations(shape.member):
                 yield f"member-{kind}", [valid(shape.member), bad]
+    elif shape.type_name == "map":
+        entries = [(valid(shape.key, i), valid(shape.value, i)) for i in range(meta.get("max", 1) + 1)]
+        if "max" in meta:
+            yield "max", dict(entries)
+        for kind, bad in string_violations(shape.key):
+            yield f"key-{kind}", {bad: valid(shape.value)}
+        for kind, bad in string_violations(shape.value):
+            yield f"value-{kind}", {valid(shape.key): bad}
 
 
 def boundaries(member: Member):
@@ -270,6 +290,12 @@ def boundaries(member: Member):
             for bound in ("min", "max")
             if bound in meta
         ]
+    elif shape.type_name == "map":
+        candidates = [
+            (f"at-{bound}", {valid(shape.key, i): valid(shape.value, i) for i in range(meta[bound])})
+            for bound in ("min", "max")
+            if bound in meta
+        ]
     return [(kind, value) for kind, value in candidates if not broken(shape, value)]
 
 
@@ -279,6 +305,8 @@ def wrong_types(member: Member):
     yield shape.type_name, WRONG_TYPE[shape.type_name]
     if shape.type_name == "list":
         yield "member", [WRONG_TYPE[shape.member.type_name]]
+    if shape.type_name == "map":
+        yield "value", {"k": WRONG_TYPE[shape.value.type_name]}
 
 
 def generate(cases, with_message=False):

@@ -168,6 +168,7 @@ WRONG = {
     "timestamp": ["2024-01-01T00:00:00Z", True, [], {}],
     "list": ["x", 5, {}, True],
     "structure": ["x", 5, [], True],
+    "map": ["x", 5, [], True],
 }
 
 
@@ -177,6 +178,8 @@ def example(shape):
         return {name: example(member) for name, member in shape.members.items()}
     if kind == "list":
         return [example(shape.member)]
+    if kind == "map":
+        return {"k": example(shape.value)}
     if kind == "string":
         return shape.enum[0] if shape.enum else "a"
     return {"integer": 1, "long": 1, "boolean": True, "timestamp": 1_700_000_000}[kind]
@@ -191,6 +194,8 @@ def member_paths(shape, path=()):
     elif shape.type_name == "list":
         yield (*path, 0), shape.member
         yield from member_paths(shape.member, (*path, 0))
+    elif shape.type_name == "map":
+        yield (*path, "k"), shape.value
 
 
 def replaced(doc, path, value):

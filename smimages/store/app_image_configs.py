@@ -1,0 +1,71 @@
+"""The SQL of app image configs: lookups by name, writes, and the keyset-paged list."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from sqlalchemy import Select, bindparam, delete, insert, select, update
+
+from .schema import app_image_configs
+from .sql import Row, SqlTx, keyset_page, like_pattern, list_params, time_filters
+
+c = app_image_configs.c
+LIST_FILTERS = ("CreationTimeAfter", "CreationTimeBefore", "ModifiedTimeAfter", "ModifiedTimeBefore")
+_SORT_COLUMNS = {"CreationTime": c.created_at, "LastModifiedTime": c.modified_at, "Name": c.name}
+_NAMED = select(app_image_configs).where(
+    c.account == bindparam("account"), c.region == bindparam("region"), c.name == bindparam("name")
+)
+_NAMED_LOCKED = _NAMED.with_for_update()
+
+
+@functools.cache
+def _list_statement(
+    sort_by: str, descending: bool, resume: bool, names: tuple[str, ...], contains: bool
+) -> Select[Any]:
+    sort_col = _SORT_COLUMNS[sort_by]
+    query = select(app_image_configs, sort_col.label("sort_key")).where(
+        c.account == bindparam("account"),
+        c.region == bindparam("region"),
+        *time_filters(names, c.created_at, c.modified_at),
+    )
+    if contains:
+        query = query.where(c.name_key.like(bindparam("contains"), escape="/"))
+    return keyset_page(query, sort_col, c.id, descending, resume)
+
+
+class AppImageConfigQueries(SqlTx):
+    """App image configs of an account and region (they have no lifecycle: every write is final at once)."""
+
+    def app_image_config(self, account: str, region: str, name: str, lock: bool = False) -> Row | None:
+        """A config by its exact name (JSON columns decoded), locked for the transaction with `lock`."""
+        query = _NAMED_LOCKED if lock and self.locking else _NAMED
+        return next(self._rows(query, {"account": account, "region": region, "name": name}), None)
+
+    def insert_app_image_config(self, values: Row) -> int:
+        config_id: int = self.conn.execute(insert(app_image_configs).values(**values).returning(c.id)).scalar_one()
+        return config_id
+
+    def update_app_image_config(self, config_id: int, values: Row) -> None:
+        self.conn.execute(update(app_image_configs).where(c.id == config_id).values(**values))
+
+    def delete_app_image_config(self, config_id: int) -> None:
+        self.conn.execute(delete(app_image_configs).where(c.id == config_id))
+
+    def list_app_image_configs(
+        self,
+        account: str,
+        region: str,
+        filters: Row,
+        sort_by: str,
+        descending: bool,
+        after: list[Any] | None,
+        limit: int,
+    ) -> list[tuple[Row, list[Any]]]:
+        names, params = list_params(0.0, filters, after, limit, LIST_FILTERS)
+        contains = bool(filters.get("NameContains"))
+        statement = _list_statement(sort_by, descending, after is not None, names, contains)
+        params.update(account=account, region=region)
+        if contains:
+            params["contains"] = like_pattern(filters["NameContains"])
+        return [(row, [row["sort_key"], row["id"]]) for row in self._rows(statement, params)]
