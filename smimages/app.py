@@ -5,9 +5,8 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import cast
 
-from botocore.model import StructureShape
+from botocore.model import OperationModel, StructureShape
 
 from .auth import Anonymous, Authenticator
 from .context import RequestContext, new_request_id
@@ -36,8 +35,12 @@ class App:
         self.service = service
         self.auth = auth or Anonymous()
         self.policy = policy
-        for name in OPERATIONS:  # load the model now, not on the first request
-            operation_model(name)
+        # name -> (operation model, its input shape): built now, not on the first request; one lookup per request
+        self._served: dict[str, tuple[OperationModel, StructureShape]] = {}
+        for name in OPERATIONS:
+            model = operation_model(name)
+            assert model is not None and isinstance(model.input_shape, StructureShape)
+            self._served[name] = model, model.input_shape
 
     def handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Response:
         """Answers one request; headers are keyed in lower case; target is the raw request-target (path and query)."""
@@ -70,15 +73,13 @@ class App:
     def _call(self, name: str | None, method: str, target: str, headers: dict[str, str], body: bytes) -> bytes:
         # Coral's order: JSON parse -> target -> authentication -> validation
         params = parse_body(body)
-        model = operation_model(name) if name in OPERATIONS else None
-        if model is None or name is None:
+        served = self._served.get(name) if name is not None else None
+        if served is None or name is None:
             raise UnknownOperationException()
+        model, input_shape = served
         account, region = self.auth.authenticate(method, target, headers, body)
         ctx = RequestContext(account, region, self.service.now())
-        # every served operation has an input shape (botocore types it optional, for operations without input)
-        result = dispatch(
-            self.service, ctx, name, validate(cast(StructureShape, model.input_shape), params), self.policy
-        )
+        result = dispatch(self.service, ctx, name, validate(input_shape, params), self.policy)
         return serialize(model.output_shape, result)
 
 

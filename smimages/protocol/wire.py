@@ -107,7 +107,8 @@ def parse_body(body: bytes) -> dict[str, Any]:
         census = _census(document)
     if census[2] > MAX_JSON_DEPTH:
         raise SerializationException(f"JSON nesting is deeper than {MAX_JSON_DEPTH} levels")
-    return cast("dict[str, Any]", document)  # an object: only an object has a census
+    parsed: dict[str, Any] = document  # an object: only an object has a census
+    return parsed
 
 
 def _quick_parse(text: str) -> Any:
