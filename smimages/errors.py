@@ -72,3 +72,23 @@ class RequestTimeout(ServiceError):
 
 class RequestHeaderSectionTooLarge(ServiceError):
     code = "RequestHeaderSectionTooLarge"
+
+
+class BadRequest(ServiceError):
+    """HTTP framing the server will not read (RFC 9112): malformed syntax, a missing or repeated Host, conflicting
+    lengths. AWS's front ends answer these before any service sees them; the code is smimages' choice."""
+
+    code = "BadRequest"
+
+
+class FunctionalityNotImplemented(ServiceError):
+    """A header asking for what the server does not do (a transfer coding other than chunked, a protocol switch):
+    S3's answer to the same headers. Named apart from its code, which is a Python builtin's name."""
+
+    code = "NotImplemented"
+    status = 501
+
+
+class ServiceUnavailable(ServiceError):
+    code = "ServiceUnavailable"
+    status = 503
