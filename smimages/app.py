@@ -60,14 +60,9 @@ class App:
         if error is not None:
             payload = error_body(error)
             response_headers.append(("x-amzn-errortype", error.code))
-        # a served request is a debug line, a refused or failed one an info line
-        log.log(
-            logging.DEBUG if status == 200 else logging.INFO,
-            "%s %d %.1fms",
-            name or "-",
-            status,
-            (time.perf_counter() - started) * 1000,
-        )
+        level = logging.DEBUG if status == 200 else logging.INFO  # a refused or failed request is an info line
+        if log.isEnabledFor(level):
+            log.log(level, "%s %d %.1fms", name or "-", status, (time.perf_counter() - started) * 1000)
         return Response(status, response_headers, payload)
 
     def _call(self, name: str | None, method: str, target: str, headers: dict[str, str], body: bytes) -> bytes:

@@ -72,6 +72,18 @@ class _Body:
         return self._data
 
 
+def request_headers(headers: Any) -> dict[str, str]:
+    """A prepared botocore request's headers by lower-case name, as an HTTP server would read them. botocore's
+    HeadersDict keeps lower-cased keys beside the values (`_dict`); reading them there skips MutableMapping's
+    key-by-key lookups, about 10 µs of every in-process call. Anything else is read through its public mapping."""
+    stored = getattr(headers, "_dict", None)
+    try:
+        pairs = [(key._lower, value) for key, value in stored.items()]  # type: ignore[union-attr]
+    except AttributeError:
+        pairs = [(key.lower(), value) for key, value in headers.items()]
+    return {name: value.decode() if isinstance(value, bytes) else value for name, value in pairs}
+
+
 class InProcess(Control):
     """A Service answered in-process: clients made by `client()`, or caught by an active mock, send requests
     through App.handle (parse, authenticate, validate, dispatch, serialize) without a socket or a thread hop. Its
@@ -112,7 +124,7 @@ class InProcess(Control):
         rest = url.split("://", 1)[-1]
         host, _, target = rest.partition("/")
         target = "/" + target
-        headers = {k.lower(): v.decode() if isinstance(v, bytes) else v for k, v in request.headers.items()}
+        headers = request_headers(request.headers)
         headers.setdefault("host", host)  # as an HTTP client adds it
         body = request.body or b""
         if hasattr(body, "read"):

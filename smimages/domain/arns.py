@@ -35,8 +35,13 @@ def image_arn(ctx: RequestContext, name: str) -> str:
 
 
 def image_version_arn(ctx: RequestContext, name: str, version: int) -> str:
-    """Image-version ARNs carry the image name in lower case, as the model's ARN pattern requires."""
-    return f"arn:aws:sagemaker:{ctx.region}:{ctx.account}:image-version/{name.lower()}/{version}"
+    return f"{image_versions_arn(ctx, name)}{version}"
+
+
+def image_versions_arn(ctx: RequestContext, name: str) -> str:
+    """The ARN of an image's versions without the number. Image-version ARNs carry the image name in lower case, as
+    the model's ARN pattern requires."""
+    return f"arn:aws:sagemaker:{ctx.region}:{ctx.account}:image-version/{name.lower()}/"
 
 
 def app_image_config_arn(ctx: RequestContext, name: str) -> str:

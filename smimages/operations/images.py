@@ -8,6 +8,7 @@ from ..domain.arns import image_arn
 from ..domain.lifecycle import IMAGE_ALLOWED
 from ..domain.limits import DEFAULT_MAX_RESULTS
 from ..errors import ResourceInUse, ValidationException
+from ..protocol.wire import Shaped
 from ..store import CatalogTx, Conflict
 from . import operation
 from .resources import require_image, require_quota, require_state
@@ -24,19 +25,24 @@ _LIST_FILTERS = (
 )
 
 
-def image_fields(ctx: RequestContext, row: dict[str, Any]) -> dict[str, Any]:
-    """An image as DescribeImage and ListImages show it (the output shape drops what a summary lacks)."""
-    return {
-        "CreationTime": row["created_at"],
+def image_summary(ctx: RequestContext, row: dict[str, Any]) -> dict[str, Any]:
+    """An image as ListImages shows it (the ImageSummary, in its wire form: see wire.Shaped)."""
+    summary = {
+        "CreationTime": round(row["created_at"], 3),
         "Description": row["description"],
         "DisplayName": row["display_name"],
         "FailureReason": row["failure_reason"],
         "ImageArn": image_arn(ctx, row["name"]),
         "ImageName": row["name"],
         "ImageStatus": row["status"],
-        "LastModifiedTime": row["modified_at"],
-        "RoleArn": row["role_arn"],
+        "LastModifiedTime": round(row["modified_at"], 3),
     }
+    return {member: value for member, value in summary.items() if value is not None}
+
+
+def image_fields(ctx: RequestContext, row: dict[str, Any]) -> dict[str, Any]:
+    """An image as DescribeImage shows it: its summary and RoleArn."""
+    return {**image_summary(ctx, row), "RoleArn": row["role_arn"]}
 
 
 @taggable("image")
@@ -122,4 +128,4 @@ def list_images(service: Service, ctx: RequestContext, request: dict[str, Any]) 
             ctx.account, ctx.region, ctx.now, query, query["SortBy"], query["SortOrder"] == "DESCENDING", after, limit
         )
     images, token = paging.page(rows, limit, query)
-    return {"Images": [image_fields(ctx, row) for row in images], "NextToken": token}
+    return {"Images": Shaped(image_summary(ctx, row) for row in images), "NextToken": token}

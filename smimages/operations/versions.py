@@ -4,10 +4,11 @@ from typing import Any
 
 from ..context import RequestContext
 from ..domain import paging
-from ..domain.arns import image_arn, image_version_arn
+from ..domain.arns import image_arn, image_version_arn, image_versions_arn
 from ..domain.lifecycle import IMAGE_ALLOWED, VERSION_ALLOWED, awaiting_check, touched
 from ..domain.limits import DEFAULT_MAX_RESULTS
 from ..errors import ValidationException
+from ..protocol.wire import Shaped
 from ..store import VERSION_MEMBERS, CatalogTx
 from . import operation
 from .resources import find_version, require_image, require_quota, require_state
@@ -23,19 +24,30 @@ _LIST_FILTERS = (
 _NO_CONTAINER_YET = {"CREATING", "CREATE_FAILED"}
 
 
-def version_fields(ctx: RequestContext, image: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
-    """A version as DescribeImageVersion and ListImageVersions show it."""
-    name, status = image["name"], row["status"]
-    return {
-        "BaseImage": row["base_image"],
-        "CreationTime": row["created_at"],
-        "ContainerImage": None if status in _NO_CONTAINER_YET else row["container_image"],
+def version_summary(image_arn: str, versions_arn: str, row: dict[str, Any]) -> dict[str, Any]:
+    """A version as ListImageVersions shows it (the ImageVersion summary, in its wire form: see wire.Shaped), given its
+    image's ARN and the ARN of its versions without the number (computed once per list)."""
+    summary = {
+        "CreationTime": round(row["created_at"], 3),
         "FailureReason": row["failure_reason"],
-        "ImageArn": image_arn(ctx, name),
-        "ImageVersionArn": image_version_arn(ctx, name, row["version"]),
-        "ImageVersionStatus": status,
-        "LastModifiedTime": row["modified_at"],
+        "ImageArn": image_arn,
+        "ImageVersionArn": f"{versions_arn}{row['version']}",
+        "ImageVersionStatus": row["status"],
+        "LastModifiedTime": round(row["modified_at"], 3),
         "Version": row["version"],
+    }
+    if summary["FailureReason"] is None:
+        del summary["FailureReason"]
+    return summary
+
+
+def version_fields(ctx: RequestContext, image: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
+    """A version as DescribeImageVersion shows it: its summary, BaseImage, ContainerImage and metadata."""
+    name = image["name"]
+    return {
+        **version_summary(image_arn(ctx, name), image_versions_arn(ctx, name), row),
+        "BaseImage": row["base_image"],
+        "ContainerImage": None if row["status"] in _NO_CONTAINER_YET else row["container_image"],
         **{prop: row[column] for prop, column in VERSION_MEMBERS.items()},
     }
 
@@ -146,4 +158,7 @@ def list_image_versions(service: Service, ctx: RequestContext, request: dict[str
             image["id"], ctx.now, query, query["SortBy"], query["SortOrder"] == "DESCENDING", after, limit
         )
     versions, token = paging.page(rows, limit, query)
-    return {"ImageVersions": [version_fields(ctx, image, row) for row in versions], "NextToken": token}
+    name = image["name"]
+    shown_arn, prefix = image_arn(ctx, name), image_versions_arn(ctx, name)
+    summaries = Shaped(version_summary(shown_arn, prefix, row) for row in versions)
+    return {"ImageVersions": summaries, "NextToken": token}

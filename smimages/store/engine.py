@@ -100,6 +100,8 @@ class _Read:
         return Transaction(self._conn, False, self._lookups)
 
     def __exit__(self, kind: Any, *_: Any) -> None:
+        if not self._conn.in_transaction():  # only driver-level lookups ran: SQLAlchemy began nothing
+            return
         if kind is None:
             self._conn.commit()  # ends what a statement through SQLAlchemy began (SQLite itself has nothing to commit)
         else:
@@ -125,11 +127,11 @@ class Store:
         # Under READ COMMITTED every statement sees its own snapshot anyway, so a read-only transaction
         # buys nothing on PostgreSQL: reads run in autocommit, saving the BEGIN and COMMIT round trips.
         self._reader = self.engine.execution_options(isolation_level="AUTOCOMMIT") if self.locking else self.engine
-        # A SQLite file's reads run on a connection each thread keeps open; an in-memory database lives in its
-        # one pooled connection, so its reads take that one.
+        # SQLite reads run on a connection each thread keeps open: a file's from an engine of their own, an in-memory
+        # catalog's its one connection (StaticPool), kept checked out, sparing a checkout, BEGIN and COMMIT per read.
         self._threads: ThreadReaders | None = None
-        if fast and self.dialect == "sqlite" and not self.memory:
-            self._threads = ThreadReaders(_sqlite_engine(self.engine.url, NullPool))
+        if fast and self.dialect == "sqlite":
+            self._threads = ThreadReaders(self.engine if self.memory else _sqlite_engine(self.engine.url, NullPool))
 
     def transaction(self, write: bool = False, snapshot: bool = False) -> AbstractContextManager[Transaction]:
         """A transaction that commits on success and rolls back on any exception.

@@ -8,12 +8,17 @@ from typing import Any
 from sqlalchemy import Result, Select, bindparam, delete, func, insert, select, update
 
 from ..domain.lifecycle import effective
-from .schema import SHOWN_VERSION_COLUMNS, image_versions, images, version_aliases
+from .schema import LIFECYCLE_COLUMNS, SHOWN_VERSION_COLUMNS, image_versions, images, version_aliases
 from .sql import Row, SqlTx, gone, keyset_page, like_pattern, list_params, modified, time_filters, visible
 
 # The image columns a joined image-and-version read fetches beside the version's SHOWN_VERSION_COLUMNS. Each column
 # fetched costs (the sqlite3 driver gives up and takes back the GIL for every column of a row).
 JOINED_IMAGE_COLUMNS = ("id", "name")
+# What a version in a list shows (the ImageVersion summary): its number and lifecycle; fetched alone, since each column
+# costs on every row
+LISTED_VERSION_COLUMNS = ("version", *LIFECYCLE_COLUMNS)
+# What an image in a list shows (the ImageSummary): likewise
+LISTED_IMAGE_COLUMNS = ("id", "name", "description", "display_name", *LIFECYCLE_COLUMNS)
 _SELECTORS = ("number", "alias", "token", "latest")
 _IMAGE_COLUMNS = tuple(images.c.keys())
 _VERSION_COLUMNS = tuple(image_versions.c.keys())
@@ -74,7 +79,8 @@ def _list_images_statement(
         "LAST_MODIFIED_TIME": modified(images),
         "IMAGE_NAME": images.c.name,
     }[sort_by]
-    query = select(images, sort_col.label("sort_key")).where(
+    listed = (images.c[name] for name in LISTED_IMAGE_COLUMNS)
+    query = select(*listed, sort_col.label("sort_key")).where(
         images.c.account == bindparam("account"),
         images.c.region == bindparam("region"),
         visible(images),
@@ -92,7 +98,8 @@ def _list_versions_statement(sort_by: str, descending: bool, resume: bool, names
         "LAST_MODIFIED_TIME": modified(image_versions),
         "VERSION": image_versions.c.version,
     }[sort_by]
-    query = select(image_versions, sort_col.label("sort_key")).where(
+    listed = (image_versions.c[name] for name in LISTED_VERSION_COLUMNS)
+    query = select(*listed, sort_col.label("sort_key")).where(
         image_versions.c.image_id == bindparam("image_id"),
         visible(image_versions),
         *time_filters(names, image_versions.c.created_at, modified(image_versions)),
@@ -183,6 +190,7 @@ class ImageQueries(SqlTx):
         after: list[Any] | None,
         limit: int,
     ) -> list[tuple[Row, list[Any]]]:
+        """A page of an account's visible images: their LISTED_IMAGE_COLUMNS, with keyset positions."""
         names, params = list_params(now, filters, after, limit)
         contains = bool(filters.get("NameContains"))
         statement = _list_images_statement(sort_by, descending, after is not None, names, contains)
@@ -190,10 +198,10 @@ class ImageQueries(SqlTx):
         if contains:
             params["contains"] = like_pattern(filters["NameContains"])
         rows = []
-        for row in self._rows(statement, params):
-            shown = effective(row, now)
+        for values in self._all(statement, params):
+            shown = effective(dict(zip(LISTED_IMAGE_COLUMNS, values, strict=False)), now)
             if shown is not None:  # the WHERE clause keeps gone rows out
-                rows.append((shown, [row["sort_key"], row["id"]]))
+                rows.append((shown, [values[-1], values[0]]))
         return rows
 
     # versions
@@ -261,13 +269,14 @@ class ImageQueries(SqlTx):
         after: list[Any] | None,
         limit: int,
     ) -> list[tuple[Row, list[Any]]]:
+        """A page of an image's visible versions: their LISTED_VERSION_COLUMNS, with keyset positions."""
         names, params = list_params(now, filters, after, limit)
         statement = _list_versions_statement(sort_by, descending, after is not None, names)
         rows = []
-        for row in self._rows(statement, {**params, "image_id": image_id}):
-            shown = effective(row, now)
+        for values in self._all(statement, {**params, "image_id": image_id}):
+            shown = effective(dict(zip(LISTED_VERSION_COLUMNS, values, strict=False)), now)
             if shown is not None:  # the WHERE clause keeps gone rows out
-                rows.append((shown, [row["sort_key"], row["version"]]))
+                rows.append((shown, [values[-1], values[0]]))
         return rows
 
     # aliases

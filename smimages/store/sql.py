@@ -31,6 +31,11 @@ class SqlTx:
         """The first row of a prebuilt per-request lookup (smimages/store/fastpath.py)."""
         return self.lookups.first(self.conn, statement, params)
 
+    def _all(self, statement: Select[Any], params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        """Every row of a prebuilt per-request query (smimages/store/fastpath.py); its columns need no type
+        processing."""
+        return self.lookups.all(self.conn, statement, params)
+
     def _rows(self, statement: Executable, params: dict[str, Any] | None = None) -> Iterator[Row]:
         """A statement's rows as dicts (SQLAlchemy's row mappings cost several times more to copy)."""
         result = self.conn.execute(statement, params)

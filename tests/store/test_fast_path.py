@@ -1,5 +1,5 @@
-"""The fast read path (driver-level lookups, SQLite reads on per-thread connections) against the plain SQLAlchemy
-path: every lookup gives the same columns, in the same order, with the same values, on both backends."""
+"""The fast read path (driver-level lookups and lists, SQLite reads on per-thread connections) against the plain
+SQLAlchemy path: every lookup gives the same columns, in the same order, with the same values, on both backends."""
 
 import pytest
 from sqlalchemy import create_engine
@@ -30,6 +30,9 @@ def lookups(tx, now):
             )
         if image is not None:
             results.append((("token", name), tx.version(image["id"], now, token="no-such-token")))
+            for sort_by in ("CREATION_TIME", "LAST_MODIFIED_TIME", "VERSION"):
+                page = tx.list_versions(image["id"], now, {}, sort_by, True, None, 100)
+                results.append((("list_versions", name, sort_by), page))
     return results
 
 
@@ -37,7 +40,7 @@ def columns(result):
     """A lookup's result with its column order made visible."""
     if isinstance(result, dict):
         return list(result.items())
-    if isinstance(result, tuple):
+    if isinstance(result, (tuple, list)):
         return [columns(part) for part in result]
     return result
 

@@ -65,13 +65,13 @@ def test_statements_per_operation(service, sm, monkeypatch):
         if statement not in ("BEGIN", "BEGIN IMMEDIATE"):
             note(conn)
 
-    def first(lookups, conn, statement, params):  # the per-request lookups run on the driver's cursor: count them
+    def run(conn, statement, params, every):  # the per-request statements run on the driver's cursor: count them
         note(conn)
-        return direct(lookups, conn, statement, params)
+        return direct(conn, statement, params, every)
 
     event.listen(engine, "before_cursor_execute", count)
-    direct = DriverLookups.first
-    monkeypatch.setattr(DriverLookups, "first", first)
+    direct = DriverLookups._run
+    monkeypatch.setattr(DriverLookups, "_run", staticmethod(run))
     counted = {}
     for name, call, _, _ in CALLS:
         seen.clear()

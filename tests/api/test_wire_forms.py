@@ -1,0 +1,51 @@
+"""Lists whose items operations build in their wire form (protocol.wire.Shaped) serialize exactly as the plain
+shaping of the same items does, whatever state the items are in."""
+
+import pytest
+
+from smimages.context import RequestContext
+from smimages.operations import dispatch
+from smimages.operations.service import Settings
+from smimages.protocol.wire import Shaped, serialize
+from smimages.spec import operation_model
+from support import ACCOUNT, BASE, REGION, ROLE
+
+
+@pytest.fixture
+def settings():
+    return Settings(transition_delay=10)
+
+
+def test_listed_versions_are_in_their_wire_form(service, sm):
+    sm.create_image(ImageName="img", RoleArn=ROLE)
+    service.clock.advance(10)
+    service.faults.fail("CreateImageVersion", "Failed to pull the container image.", count=2)
+    for _ in range(5):
+        sm.create_image_version(ImageName="img", BaseImage=BASE)
+    service.clock.advance(10.1234567)  # created (or failed) at times that are not whole milliseconds
+    sm.delete_image_version(ImageName="img", Version=5)  # DELETING, due later
+    ctx = RequestContext(ACCOUNT, REGION, service.service.now())
+    shape = operation_model("ListImageVersions").output_shape
+    for request in ({"ImageName": "img"}, {"ImageName": "img", "SortBy": "VERSION", "SortOrder": "ASCENDING"}):
+        result = dispatch(service.service, ctx, "ListImageVersions", request)
+        assert type(result["ImageVersions"]) is Shaped and len(result["ImageVersions"]) == 5
+        plain = {**result, "ImageVersions": [dict(item) for item in result["ImageVersions"]]}
+        assert serialize(shape, result) == serialize(shape, plain)
+        reasons = [item.get("FailureReason") for item in result["ImageVersions"]]
+        assert reasons.count("Failed to pull the container image.") == 2
+
+
+def test_listed_images_are_in_their_wire_form(service, sm):
+    sm.create_image(ImageName="plain", RoleArn=ROLE)
+    sm.create_image(ImageName="full", RoleArn=ROLE, Description="d", DisplayName="Full")
+    service.faults.fail("UpdateImage", "Not allowed.")
+    service.clock.advance(10.1234567)
+    sm.update_image(ImageName="plain", Description="changed")  # UPDATING, then UPDATE_FAILED with a reason
+    service.clock.advance(10)
+    ctx = RequestContext(ACCOUNT, REGION, service.service.now())
+    shape = operation_model("ListImages").output_shape
+    result = dispatch(service.service, ctx, "ListImages", {"SortBy": "IMAGE_NAME", "SortOrder": "ASCENDING"})
+    assert type(result["Images"]) is Shaped and [i["ImageName"] for i in result["Images"]] == ["full", "plain"]
+    plain = {**result, "Images": [dict(item) for item in result["Images"]]}
+    assert serialize(shape, result) == serialize(shape, plain)
+    assert result["Images"][1]["FailureReason"] == "Not allowed." and "DisplayName" not in result["Images"][1]
