@@ -48,7 +48,9 @@ def _version_row(image_id: int, number: int) -> dict:
 
 
 def grow_versions(db_url: str, name: str, total: int) -> None:
-    """Adds versions to image `name` until it has `total`, in batched executemany inserts."""
+    """Adds versions to image `name` until it has `total`, in batched executemany inserts, then has PostgreSQL
+    gather the statistics a catalog that has been running for a minute has (autovacuum's ANALYZE): without them its
+    planner picks the wrong index for a version lookup after a bulk load."""
     store = Store(db_url)
     try:
         with store.engine.begin() as conn:
@@ -58,5 +60,8 @@ def grow_versions(db_url: str, name: str, total: int) -> None:
             with store.engine.begin() as conn:
                 conn.execute(insert(image_versions), [_version_row(image.id, n) for n in numbers])
                 conn.execute(update(images).where(images.c.id == image.id).values(next_version=numbers[-1]))
+        if store.dialect == "postgresql":
+            with store.engine.connect() as conn:
+                conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
     finally:
         store.dispose()

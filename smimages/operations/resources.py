@@ -10,10 +10,14 @@ from ..errors import ResourceInUse, ResourceLimitExceeded, ResourceNotFound, Val
 from ..store import CatalogTx
 
 
+def image_not_found(ctx: RequestContext, name: str) -> ResourceNotFound:
+    return ResourceNotFound(f"Image with ARN {image_arn(ctx, name)} does not exist")
+
+
 def require_image(tx: CatalogTx, ctx: RequestContext, name: str, lock: bool = False) -> dict[str, Any]:
     image = tx.image(ctx.account, ctx.region, name, ctx.now, lock=lock)
     if image is None:
-        raise ResourceNotFound(f"Image with ARN {image_arn(ctx, name)} does not exist")
+        raise image_not_found(ctx, name)
     return image
 
 

@@ -11,7 +11,7 @@ from ..errors import ValidationException
 from ..protocol.wire import Shaped
 from ..store import VERSION_MEMBERS, CatalogTx
 from . import operation
-from .resources import find_version, require_image, require_quota, require_state
+from .resources import find_version, image_not_found, require_image, require_quota, require_state
 from .service import Service
 
 _LIST_FILTERS = (
@@ -77,11 +77,14 @@ def create_image_version(service: Service, ctx: RequestContext, request: dict[st
     # past it anyway, the unique token constraint fails it and dispatch reruns it, which answers the replay.
     name, token = request["ImageName"], request["ClientToken"]
     with service.store.transaction(write=True) as tx:
-        image = require_image(tx, ctx, name, lock=True)
-        tx.purge_gone_versions(image["id"], ctx.now)
-        replay = tx.version(image["id"], ctx.now, token=token)
-        if replay:
-            return {"ImageVersionArn": image_version_arn(ctx, image["name"], replay["version"])}
+        found = tx.image_for_new_version(ctx.account, ctx.region, name, ctx.now, token)
+        if found is None:
+            raise image_not_found(ctx, name)
+        image, replay, replay_visible = found
+        if replay is not None and replay_visible:
+            return {"ImageVersionArn": image_version_arn(ctx, image["name"], replay)}
+        if replay is not None or request.get("Aliases"):  # a gone version still holds the token, or aliases
+            tx.purge_gone_versions(image["id"], ctx.now)
         if image["status"] not in IMAGE_ALLOWED["create_version"]:
             raise ValidationException(f"Image {image['name']} is in an invalid state.")
         require_quota(

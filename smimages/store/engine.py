@@ -53,12 +53,19 @@ def _engine(url: str, pool_size: int) -> Engine:
             # a file database: _in_memory is false, so the URL names one
             Path(cast(str, parsed.database)).expanduser().parent.mkdir(parents=True, exist_ok=True)
         return _sqlite_engine(parsed, StaticPool if memory else None)
-    if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
-        parsed = parsed.set(drivername="postgresql+psycopg")
-    # Named in pg_stat_activity unless the URL names it. No pool_pre_ping (a round trip per transaction): a
-    # connection found dead makes its transaction fail as Aborted, which is run again on a fresh one.
-    connect_args = {} if "application_name" in parsed.query else {"application_name": "smimages"}
-    engine = create_engine(parsed, pool_size=pool_size, max_overflow=pool_size, connect_args=connect_args)
+    # A pool as large as the request threads (executor_for): reads take connections of their own (_postgres_readers),
+    # so a server holds at most 2 x pool_size connections.
+    return _postgres_engine(parsed, pool_size=pool_size, max_overflow=0)
+
+
+def _postgres_engine(url: URL, **options: Any) -> Engine:
+    """A PostgreSQL engine on psycopg. No pool_pre_ping (a round trip per transaction): a connection found dead makes
+    its transaction fail as Aborted, which is run again on a fresh one. Named in pg_stat_activity unless the URL
+    names it."""
+    if url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+psycopg")
+    connect_args = {} if "application_name" in url.query else {"application_name": "smimages"}
+    engine = create_engine(url, connect_args=connect_args, **options)
     errors.install(engine)
     return engine
 
@@ -88,18 +95,22 @@ def _sqlite_pragmas(engine: Engine, memory: bool) -> None:
 
 
 class _Read:
-    """One read on a thread's kept SQLite connection; it leaves no transaction open behind it (a plain class: this is
-    the per-request path, and a generator-based context manager costs more)."""
+    """One read on the calling thread's kept connection; it leaves no transaction open behind it (a plain class: this
+    is the per-request path, and a generator-based context manager costs more). A connection found broken is
+    dropped, and the read surfaces as Aborted, so that it runs again on a new one."""
 
-    __slots__ = ("_conn", "_lookups")
+    __slots__ = ("_conn", "_lookups", "_readers")
 
-    def __init__(self, conn: Connection, lookups: Lookups):
-        self._conn, self._lookups = conn, lookups
+    def __init__(self, readers: ThreadReaders, lookups: Lookups):
+        self._readers, self._conn, self._lookups = readers, readers.connection(), lookups
 
     def __enter__(self) -> Transaction:
         return Transaction(self._conn, False, self._lookups)
 
-    def __exit__(self, kind: Any, *_: Any) -> None:
+    def __exit__(self, kind: Any, error: BaseException | None, *_: Any) -> None:
+        if isinstance(error, Disconnected):
+            self._readers.discard()
+            raise Aborted(str(error)) from None
         if not self._conn.in_transaction():  # only driver-level lookups ran: SQLAlchemy began nothing
             return
         if kind is None:
@@ -130,8 +141,22 @@ class Store:
         # SQLite reads run on a connection each thread keeps open: a file's from an engine of their own, an in-memory
         # catalog's its one connection (StaticPool), kept checked out, sparing a checkout, BEGIN and COMMIT per read.
         self._threads: ThreadReaders | None = None
-        if fast and self.dialect == "sqlite":
-            self._threads = ThreadReaders(self.engine if self.memory else _sqlite_engine(self.engine.url, NullPool))
+        if fast and self.memory:
+            self._threads = ThreadReaders(self.engine)
+        elif fast:  # a SQLite file's readers, or PostgreSQL's in autocommit (each statement sees its own snapshot)
+            readers = (
+                _sqlite_engine(self.engine.url, NullPool)
+                if self.dialect == "sqlite"
+                else _postgres_engine(self.engine.url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+            )
+            self._threads = ThreadReaders(readers)
+
+    @property
+    def engines(self) -> tuple[Engine, ...]:
+        """Every engine the store opens connections from (the writers', then the readers' when they differ): what
+        instrumentation listens on."""
+        readers = self._threads.engine if self._threads is not None else self.engine
+        return (self.engine,) if readers is self.engine else (self.engine, readers)
 
     def transaction(self, write: bool = False, snapshot: bool = False) -> AbstractContextManager[Transaction]:
         """A transaction that commits on success and rolls back on any exception.
@@ -144,7 +169,7 @@ class Store:
         the transaction committed surfaces as Aborted: nothing was written, so the caller may run it again.
         (A connection lost during COMMIT leaves the outcome unknown, and stays Disconnected.)"""
         if self._threads is not None and not (write or snapshot):
-            return _Read(self._threads.connection(), self._lookups)
+            return _Read(self._threads, self._lookups)
         return self._pooled(write, snapshot)
 
     @contextlib.contextmanager

@@ -78,12 +78,13 @@ def _driver_sql(statement: Select[Any], dialect: Dialect) -> tuple[str, dict[str
 
 
 class ThreadReaders:
-    """SQLite reads without a pool checkout: each thread keeps one connection open for its reads.
+    """Reads without a pool checkout: each thread keeps one connection open for its reads.
 
-    A SQLite read runs each statement on its own (no BEGIN: see engine._sqlite_pragmas), and every read consumes its
-    rows, so between reads a connection holds no transaction and no statement: the next read sees all that was
-    committed before it, from any connection. The connections come from an engine of their own without a pool,
-    so they never take the writers' pooled ones; a thread's is closed when the thread ends, or by close()."""
+    A read runs each statement on its own (SQLite: no BEGIN, see engine._sqlite_pragmas; PostgreSQL: autocommit), and
+    every read consumes its rows, so between reads a connection holds no transaction and no statement: the next read
+    sees all that was committed before it, from any connection. The connections come from an engine of their own
+    without a pool (an in-memory SQLite catalog's from its one connection), so they never take the writers' pooled
+    ones; a thread's is closed when the thread ends, by discard() once found broken, or by close()."""
 
     def __init__(self, engine: Engine):
         self.engine = engine
@@ -102,6 +103,16 @@ class ThreadReaders:
         with self._lock:
             self._opened.add(conn)
         return conn
+
+    def discard(self) -> None:
+        """Drops the calling thread's connection (found broken); its next read opens a new one."""
+        conn: Connection | None = getattr(self._local, "conn", None)
+        self._local.conn = None
+        if conn is not None:
+            with self._lock:
+                self._opened.discard(conn)
+            conn.invalidate()
+            conn.close()
 
     def close(self) -> None:
         """Closes every thread's connection; a thread that reads again opens a new one."""

@@ -29,6 +29,16 @@ _NAMED = (
 )
 _IMAGE = select(images).where(*_NAMED)
 _IMAGE_LOCKED = _IMAGE.with_for_update()
+# An image with the number of its version holding a client token, and whether that version is still visible: what a
+# new version's transaction reads first (one statement instead of two). Only the image row is locked.
+_TOKEN = image_versions.alias("token")
+_TOKEN_MATCH = (_TOKEN.c.image_id == images.c.id, _TOKEN.c.client_token == bindparam("token"))
+_IMAGE_AND_TOKEN = select(
+    images,
+    select(_TOKEN.c.version).where(*_TOKEN_MATCH).scalar_subquery(),
+    select(visible(_TOKEN)).where(*_TOKEN_MATCH).scalar_subquery(),
+).where(*_NAMED)
+_IMAGE_AND_TOKEN_LOCKED = _IMAGE_AND_TOKEN.with_for_update(of=images)
 _PURGE_GONE_VERSIONS = delete(image_versions).where(
     image_versions.c.image_id == bindparam("image_id"), gone(image_versions)
 )
@@ -148,6 +158,20 @@ class ImageQueries(SqlTx):
         query = _IMAGE_LOCKED if lock and self.locking else _IMAGE
         row = self._first(query, {"account": account, "region": region, "name": name})
         return None if row is None else effective(dict(zip(_IMAGE_COLUMNS, row, strict=False)), now)
+
+    def image_for_new_version(
+        self, account: str, region: str, name: str, now: float, token: str
+    ) -> tuple[Row, int | None, bool] | None:
+        """An image locked for adding a version (FOR UPDATE on PostgreSQL), and the number of its version holding
+        `token` with whether that version is still visible (None, False when none has it); None without the image."""
+        query = _IMAGE_AND_TOKEN_LOCKED if self.locking else _IMAGE_AND_TOKEN
+        row = self._first(query, {"account": account, "region": region, "name": name, "now": now, "token": token})
+        if row is None:
+            return None
+        image = effective(dict(zip(_IMAGE_COLUMNS, row, strict=False)), now)
+        if image is None:
+            return None
+        return image, row[-2], bool(row[-1])
 
     def lock_scope(self, account: str, region: str) -> None:
         """Makes concurrent writers of one (account, region) take turns until commit (SQLite writers always do)."""

@@ -63,6 +63,14 @@ def test_client_token_replay_returns_first_version(sm, image):
     assert other["ImageVersionArn"] == VERSION_ARN + "2"
 
 
+def test_a_client_token_is_free_again_once_its_version_is_gone(sm, image, service):
+    sm.create_image_version(ImageName=image, BaseImage=BASE, ClientToken="token-1")
+    sm.delete_image_version(ImageName=image, Version=1)  # gone at once (no transition delay), not yet purged
+    again = sm.create_image_version(ImageName=image, BaseImage=BASE, ClientToken="token-1")
+    assert again["ImageVersionArn"] == VERSION_ARN + "2"
+    assert [v["Version"] for v in sm.list_image_versions(ImageName=image)["ImageVersions"]] == [2]
+
+
 def test_create_on_missing_image(sm):
     with pytest.raises(ClientError) as exc:
         sm.create_image_version(ImageName="nope", BaseImage=BASE)

@@ -11,6 +11,7 @@ from botocore.exceptions import ClientError
 from sqlalchemy import event, text
 
 from smimages.store import JOINED_IMAGE_COLUMNS, SHOWN_VERSION_COLUMNS, Store
+from smimages.testing import InProcess
 from support import ACCOUNT, BASE, REGION, ROLE, error_of
 
 
@@ -175,3 +176,21 @@ def test_a_missing_image_and_a_missing_version_keep_their_errors(sm):
         with pytest.raises(ClientError) as exc:
             call()
         assert error_of(exc) == ("ResourceNotFound", message)
+
+
+def test_a_read_connection_the_database_drops_is_replaced(pg_url):
+    """PostgreSQL reads run on a connection each thread keeps; one the server terminates is dropped and the read run
+    again on a new one, so the client sees no error."""
+    svc = InProcess(pg_url)
+    try:
+        sm = svc.client()
+        sm.create_image(ImageName="img", RoleArn=ROLE)
+        with svc.service.store.transaction() as tx:
+            reader = tx.conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        with svc.service.store.transaction(write=True) as tx:
+            assert tx.conn.exec_driver_sql(f"SELECT pg_terminate_backend({reader})").scalar() is True
+        assert sm.describe_image(ImageName="img")["ImageName"] == "img"
+        with svc.service.store.transaction() as tx:
+            assert tx.conn.exec_driver_sql("SELECT pg_backend_pid()").scalar() != reader
+    finally:
+        svc.close()

@@ -22,17 +22,17 @@ CALLS = [
     ("DescribeImage", lambda sm: sm.describe_image(ImageName="img"), 1, False),
     ("ListImages", lambda sm: sm.list_images(), 1, False),
     ("UpdateImage", lambda sm: sm.update_image(ImageName="img", Description="d"), 2, True),
-    ("CreateImageVersion", lambda sm: sm.create_image_version(ImageName="img", BaseImage=BASE), 5, True),
+    ("CreateImageVersion", lambda sm: sm.create_image_version(ImageName="img", BaseImage=BASE), 3, True),
     (
         "CreateImageVersion (2 aliases)",
         lambda sm: sm.create_image_version(ImageName="img", BaseImage=BASE, Aliases=["a1", "a2"], ClientToken="tok"),
-        7,
+        6,
         True,
     ),
     (
         "CreateImageVersion (replay)",
         lambda sm: sm.create_image_version(ImageName="img", BaseImage=BASE, ClientToken="tok"),
-        3,
+        1,
         True,
     ),
     ("DescribeImageVersion", lambda sm: sm.describe_image_version(ImageName="img"), 1, False),
@@ -69,7 +69,8 @@ def test_statements_per_operation(service, sm, monkeypatch):
         note(conn)
         return direct(conn, statement, params, every)
 
-    event.listen(engine, "before_cursor_execute", count)
+    for listened in service.service.store.engines:
+        event.listen(listened, "before_cursor_execute", count)
     direct = DriverLookups._run
     monkeypatch.setattr(DriverLookups, "_run", staticmethod(run))
     counted = {}
@@ -93,11 +94,12 @@ def test_a_worker_pass_makes_a_fixed_number_of_statements(service, sm, versions,
     for _ in range(versions):
         sm.create_image_version(ImageName="img", BaseImage=BASE)
     seen = []
-    event.listen(
-        service.service.store.engine,
-        "before_cursor_execute",
-        lambda _c, _cur, statement, *_: None if statement.startswith("BEGIN") else seen.append(statement),
-    )
+    for engine in service.service.store.engines:
+        event.listen(
+            engine,
+            "before_cursor_execute",
+            lambda _c, _cur, statement, *_: None if statement.startswith("BEGIN") else seen.append(statement),
+        )
     while service.worker.run_once() is not None:
         pass
     assert len(seen) == statements
