@@ -92,7 +92,7 @@ def create_image_version(service: Service, ctx: RequestContext, request: dict[st
             lambda: tx.count_versions(image["id"], ctx.now),
             "Maximum number of versions per image",
         )
-        number = tx.allocate_version(image["id"])
+        number = image["next_version"] + 1  # under the image's lock: numbers are never handed out twice
         base = request["BaseImage"]
         # With --registry-check on the version stays CREATING until the worker has resolved BaseImage (its
         # outcome shows no earlier than the transition delay allows); an armed CREATE_FAILED fault needs no check.
@@ -100,7 +100,7 @@ def create_image_version(service: Service, ctx: RequestContext, request: dict[st
             "CreateImageVersion", ctx, image["name"], number, base, wait=service.settings.registry_check
         )
         checked = lifecycle["due_at"] is None
-        version_id = tx.insert_version(
+        version_id = tx.add_version(
             {
                 "image_id": image["id"],
                 "version": number,

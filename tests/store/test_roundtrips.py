@@ -1,4 +1,5 @@
-"""Each operation makes a small, fixed number of database round trips, the same on both backends.
+"""Each operation makes a small, fixed number of database round trips, the same on both backends but where PostgreSQL
+makes in one statement what SQLite makes in two (where a round trip costs, inside a lock).
 
 Counted as SQL statements (SQLite's explicit BEGIN aside). On PostgreSQL a write transaction adds a BEGIN and a
 COMMIT round trip; reads run in autocommit and add none. Speed itself is the benchmark harness's business."""
@@ -10,6 +11,8 @@ from smimages.store.fastpath import DriverLookups
 from support import BASE, ROLE
 
 ARN = "arn:aws:sagemaker:us-east-1:000000000000:image/img"
+# operation -> statements PostgreSQL spares (a new version's number recorded in its INSERT's CTE)
+POSTGRESQL_FEWER = {"CreateImageVersion": 1, "CreateImageVersion (2 aliases)": 1}
 # (operation, call, statements, writes): in the order they run, each on the state the previous ones left
 CALLS = [
     (
@@ -83,7 +86,8 @@ def test_statements_per_operation(service, sm, monkeypatch):
         counted[name] = len(seen)
         if engine.dialect.name == "postgresql":  # reads skip BEGIN/COMMIT, writes are one transaction
             assert set(seen) == {not dict((c[0], c[3]) for c in CALLS)[name]}, name
-    assert counted == {name: statements for name, _, statements, _ in CALLS}
+    fewer = POSTGRESQL_FEWER if engine.dialect.name == "postgresql" else {}
+    assert counted == {name: statements - fewer.get(name, 0) for name, _, statements, _ in CALLS}
 
 
 @pytest.mark.parametrize("versions, statements", [(0, 4), (30, 5), (300, 8)])
