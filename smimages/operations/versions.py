@@ -42,14 +42,23 @@ def version_summary(image_arn: str, versions_arn: str, row: dict[str, Any]) -> d
 
 
 def version_fields(ctx: RequestContext, image: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
-    """A version as DescribeImageVersion shows it: its summary, BaseImage, ContainerImage and metadata."""
-    name = image["name"]
-    return {
-        **version_summary(image_arn(ctx, name), image_versions_arn(ctx, name), row),
+    """A version as DescribeImageVersion shows it: the summary's members, BaseImage, ContainerImage and metadata
+    (the output shape puts them in order and drops what is None)."""
+    name, status = image["name"], row["status"]
+    fields = {
         "BaseImage": row["base_image"],
-        "ContainerImage": None if row["status"] in _NO_CONTAINER_YET else row["container_image"],
-        **{prop: row[column] for prop, column in VERSION_MEMBERS.items()},
+        "ContainerImage": None if status in _NO_CONTAINER_YET else row["container_image"],
+        "CreationTime": row["created_at"],
+        "FailureReason": row["failure_reason"],
+        "ImageArn": image_arn(ctx, name),
+        "ImageVersionArn": image_version_arn(ctx, name, row["version"]),
+        "ImageVersionStatus": status,
+        "LastModifiedTime": row["modified_at"],
+        "Version": row["version"],
     }
+    for prop, column in VERSION_MEMBERS.items():
+        fields[prop] = row[column]
+    return fields
 
 
 def set_aliases(tx: CatalogTx, image: dict[str, Any], version_id: int, add: list[str], remove: list[str]) -> None:
