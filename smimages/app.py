@@ -97,10 +97,10 @@ class App:
         try:
             result = self._call(name, method, target, headers, body, forwarding, started)
         except ServiceError as error:
-            response = error_response(error, request_id)
+            response = _error_response(error, request_id)
         except Exception:
             log.exception("internal failure in %s (request %s)", name, request_id)
-            response = error_response(InternalFailure(INTERNAL_FAILURE), request_id)
+            response = _error_response(InternalFailure(INTERNAL_FAILURE), request_id)
         else:
             if isinstance(result, Forward):
                 return result
@@ -114,7 +114,7 @@ class App:
         try:
             response = self.upstream.forward(request)
         except ServiceError as error:
-            response = error_response(error)
+            response = _error_response(error)
         _log(request.name, response.status, request.started, " from the upstream")
         return response
 
@@ -153,7 +153,7 @@ def _log(name: str | None, status: int, started: float, where: str = "") -> None
     log.log(logging.DEBUG if status == 200 else logging.INFO, "%s %d %.1fms%s", name or "-", status, elapsed, where)
 
 
-def error_response(error: ServiceError, request_id: str | None = None) -> Response:
+def _error_response(error: ServiceError, request_id: str | None = None) -> Response:
     """An error in AWS JSON 1.1 shape, with the X-Amzn-ErrorType header Smithy SDKs read."""
     headers = [
         ("content-type", CONTENT_TYPE),
@@ -166,6 +166,6 @@ def error_response(error: ServiceError, request_id: str | None = None) -> Respon
 def refusal(error: ServiceError) -> Response:
     """An error answered before the request was read to its end; the connection is closed after it."""
     log.info("- %d %s", error.status, error.code)
-    response = error_response(error)
+    response = _error_response(error)
     response.headers.append(("connection", "close"))
     return response

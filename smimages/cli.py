@@ -270,7 +270,8 @@ def main() -> None:
     type=click.FloatRange(0, min_open=True),
     show_envvar=True,
     metavar="SECONDS",
-    help="How long a forwarded request waits for the upstream to connect and answer (then 504 GatewayTimeout).",
+    help="How long a forwarded request waits for the upstream's whole answer (then 504 GatewayTimeout; an upstream "
+    "stalling in the middle of an answer may take twice as long).",
 )
 @_registry_options
 def serve(
@@ -301,6 +302,7 @@ def serve(
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("urllib3").setLevel(logging.WARNING)  # the upstream's connections: smimages logs each request
     try:
         auth = configure(auth_mode, credentials_file, host, insecure_allow_anonymous, admin=enable_admin)
     except AuthConfigError as exc:

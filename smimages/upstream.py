@@ -27,8 +27,9 @@ _CHUNK = 64 * 1024
 
 class HttpUpstream:
     """An upstream reached over HTTP(S) through one pool of keep-alive connections. Each request is sent once (the
-    client retries, as it would against AWS), and waits at most `timeout` seconds to connect and for the head of
-    the answer, and at most `timeout` seconds more for the rest of it."""
+    client retries, as it would against AWS). It gives up on an answer not complete `timeout` seconds after it was
+    sent: the connection and the answer's head are bounded by that, each later read by as long again (so an
+    upstream that stalls in the middle of an answer takes twice `timeout` at most)."""
 
     def __init__(self, url: str, timeout: float, connections: int = CONNECTIONS):
         parsed = urllib3.util.parse_url(url)

@@ -178,13 +178,18 @@ def test_sigv4_is_verified_before_forwarding(server_factory, moto, tmp_path):
     assert error_of(exc)[0] == "UnrecognizedClientException"
     sm = client(server.url, "AKIDTEAM", "team-secret")
     assert sm.list_domains()["Domains"] == []  # neither refused call reached moto
-    # the account is the credentials file's, in moto too
+
+    def choose_account(request, **_):
+        request.headers["x-moto-account-id"] = "999999999999"
+
+    sm.meta.events.register("before-sign.sagemaker.CreateDomain", choose_account)
+    # the account is the credentials file's, in moto too, whatever account header the client sends
     assert sm.create_domain(**request)["DomainArn"] == "arn:aws:sagemaker:us-east-1:777788889999:domain/d-signed"
 
 
 def test_an_upstream_that_is_down_is_a_502_naming_it(server_factory):
     down = f"http://127.0.0.1:{free_port()}"
-    server = server_factory("--db", "sqlite://", "--upstream", down).start()
+    server = server_factory("--db", "sqlite://", env={"SMIMAGES_UPSTREAM": down}).start()
     started = time.monotonic()
     status, headers, body = call(server.url, "ListDomains", {})
     assert time.monotonic() - started < 10
@@ -222,6 +227,45 @@ def test_a_silent_upstream_is_a_504_in_bounded_time_and_blocks_nothing_else(serv
     assert 2 <= elapsed < 15
     assert (status, headers["x-amzn-errortype"]) == (504, "GatewayTimeout")
     assert json.loads(body)["message"] == f"The upstream {silent} did not answer ListDomains within 2 seconds."
+
+
+@pytest.fixture
+def half_answering():
+    """An upstream that sends the head of an answer and part of its body, then stalls ("stall") or hangs up."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)
+    behaviour, connections = ["stall"], []
+
+    def serve():
+        while True:
+            try:
+                conn, _ = sock.accept()
+            except OSError:
+                return
+            connections.append(conn)
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: 100\r\n\r\n{")
+            if behaviour[0] == "hang up":
+                conn.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}", behaviour
+    sock.close()
+    for conn in connections:
+        conn.close()
+
+
+def test_an_answer_broken_off_is_a_502_and_one_that_stalls_a_504(server_factory, half_answering):
+    url, behaviour = half_answering
+    server = server_factory("--db", "sqlite://", "--upstream", url, "--upstream-timeout", "1").start()
+    status, headers, body = call(server.url, "ListDomains", {})
+    assert (status, headers["x-amzn-errortype"]) == (504, "GatewayTimeout")
+    assert json.loads(body)["message"] == f"The upstream {url} did not answer ListDomains within 1 seconds."
+    behaviour[0] = "hang up"
+    status, headers, body = call(server.url, "ListDomains", {})
+    assert (status, headers["x-amzn-errortype"]) == (502, "BadGateway")
+    assert json.loads(body)["message"].startswith(f"The upstream {url} did not answer ListDomains: Connection broken")
 
 
 def test_without_an_upstream_other_operations_are_unknown(server_factory):
