@@ -253,6 +253,26 @@ def main() -> None:
     help="Serve the test-control API under /_smimages/ (move the clock, inject faults, dump/load/reset "
     "the catalog; docs/testing.md). Unauthenticated: for test servers only.",
 )
+@click.option(
+    "--upstream",
+    envvar="SMIMAGES_UPSTREAM",
+    default=None,
+    show_envvar=True,
+    metavar="URL",
+    help="Forward every SageMaker operation smimages does not serve (CreateDomain, CreateModel, ...) to URL "
+    "(moto's server, say) and return its answer unchanged (docs/upstream.md).",
+)
+@click.option(
+    "--upstream-timeout",
+    envvar="SMIMAGES_UPSTREAM_TIMEOUT",
+    default=30.0,  # below botocore's 60 s read timeout: a client hears why before it gives up
+    show_default=True,
+    type=click.FloatRange(0, min_open=True),
+    show_envvar=True,
+    metavar="SECONDS",
+    help="How long a forwarded request waits for the upstream's whole answer (then 504 GatewayTimeout; an upstream "
+    "stalling in the middle of an answer may take twice as long).",
+)
 @_registry_options
 def serve(
     host: str,
@@ -268,6 +288,8 @@ def serve(
     pool_size: int,
     worker: bool,
     enable_admin: bool,
+    upstream: str | None,
+    upstream_timeout: float,
     registry_lease: float | None,
     **registry: Any,
 ) -> None:
@@ -276,20 +298,28 @@ def serve(
     from .auth import AuthConfigError, configure
     from .operations.service import Service, Settings
     from .server import Server
+    from .upstream import HttpUpstream
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("urllib3").setLevel(logging.WARNING)  # the upstream's connections: smimages logs each request
     try:
         auth = configure(auth_mode, credentials_file, host, insecure_allow_anonymous, admin=enable_admin)
     except AuthConfigError as exc:
         raise click.ClickException(str(exc)) from None
     registry_settings = _registry_settings(**registry)
+    try:
+        forward_to = None if upstream is None else HttpUpstream(upstream, upstream_timeout)
+    except ValueError as exc:
+        raise click.ClickException(f"--upstream: {exc}") from None
     store = _open_store(db, pool_size)
     clock = ShiftedClock() if enable_admin else time.time  # the admin API may move the clock ahead
     settings = Settings(transition_delay=transition_delay, registry=registry_settings, registry_lease=registry_lease)
-    app = Server(Service(store, settings, clock), auth, worker=worker, test_controls=enable_admin)
+    app = Server(Service(store, settings, clock), auth, worker=worker, test_controls=enable_admin, upstream=forward_to)
     _log_registry(registry_settings)
     logging.getLogger("smimages").info("serving on http://%s:%d with %s", host, port, store.display_url)
+    if forward_to is not None:
+        logging.getLogger("smimages").info("other SageMaker operations go to the upstream %s", forward_to.url)
     if enable_admin:
         logging.getLogger("smimages").warning("the unauthenticated admin API is enabled under /_smimages/")
     httpserver.run(

@@ -92,3 +92,17 @@ class FunctionalityNotImplemented(ServiceError):
 class ServiceUnavailable(ServiceError):
     code = "ServiceUnavailable"
     status = 503
+
+
+class BadGateway(ServiceError):
+    """The upstream of `serve --upstream` could not be reached or broke off its answer; the code is smimages'."""
+
+    code = "BadGateway"
+    status = 502
+
+
+class GatewayTimeout(ServiceError):
+    """The upstream of `serve --upstream` did not answer within --upstream-timeout; the code is smimages'."""
+
+    code = "GatewayTimeout"
+    status = 504

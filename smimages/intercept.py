@@ -15,12 +15,9 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import botocore.handlers
-
-if TYPE_CHECKING:
-    from botocore.awsrequest import AWSPreparedRequest
 
 FAKE_ACCESS_KEY = "testing"  # not 12 digits: requests act in account 000000000000, like the server's default
 FAKE_SECRET_KEY = "testing"
@@ -144,17 +141,12 @@ def _on_creating_client_class(base_classes: list[type], **_: Any) -> None:
         base_classes.insert(0, BoundToSmimages)
 
 
-def for_moto(request: AWSPreparedRequest) -> bool:
-    """Whether to leave a request to moto: a SageMaker operation smimages does not serve (CreateModel, ...)
-    while moto's mock_aws is active, so the two mocks compose; without moto it is answered here (unknown)."""
+def moto_active() -> bool:
+    """Whether moto's mock_aws is active: the SageMaker calls smimages does not serve (CreateModel, CreateDomain,
+    tag calls on a domain's ARN, ...) are left to it then, so the two mocks compose; without it they are answered
+    here (unknown operation)."""
     moto = sys.modules.get("moto.core.models")
-    if moto is None or not getattr(moto.botocore_stubber, "enabled", False):
-        return False
-    from .operations import OPERATIONS
-
-    target = request.headers.get("X-Amz-Target") or b""
-    name = (target.decode() if isinstance(target, bytes) else target).rpartition(".")[2]
-    return name not in OPERATIONS
+    return moto is not None and bool(getattr(moto.botocore_stubber, "enabled", False))
 
 
 def is_aio(client: object) -> bool:

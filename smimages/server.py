@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from .admin import PREFIX as ADMIN_PREFIX
 from .admin import AdminAPI, Control
-from .app import App, Response, refusal
+from .app import App, Forward, Response, Upstream, refusal
 from .auth import Authenticator
 from .errors import ServiceError
 from .faults import Faults
@@ -42,15 +42,28 @@ def executor_for(store: CatalogStore) -> Executor:
 class Server:
     """One serving smimages as an ASGI application: GET /_smimages/health, the admin API under /_smimages/ when
     test controls are on (`serve --enable-admin`, ServerThread), and every other request as an AWS request. Its
-    lifespan runs the background worker (unless `worker` is off: `smimages worker` runs it instead)."""
+    lifespan runs the background worker (unless `worker` is off: `smimages worker` runs it instead). With an
+    `upstream`, the SageMaker calls smimages does not serve are answered by it, on threads of their own (never the
+    event loop: an upstream may take seconds)."""
 
     def __init__(
-        self, service: Service, auth: Authenticator | None = None, *, worker: bool = True, test_controls: bool = False
+        self,
+        service: Service,
+        auth: Authenticator | None = None,
+        *,
+        worker: bool = True,
+        test_controls: bool = False,
+        upstream: Upstream | None = None,
     ):
         self.service = service
         self.executor = executor_for(service.store)
         faults = Faults() if test_controls else None
-        self.app = App(service, auth, policy=faults)
+        self.app = App(service, auth, policy=faults, upstream=upstream)
+        self.forwarder = (
+            None
+            if upstream is None
+            else ThreadPoolExecutor(max_workers=upstream.connections, thread_name_prefix="smimages-upstream")
+        )
         self.control = None if faults is None else Control(service, faults, self.in_turn)
         self.admin = None if self.control is None else AdminAPI(self.control)
         self.worker = TransitionWorker(service, self.executor) if worker else None
@@ -84,14 +97,19 @@ class Server:
                     target += "?" + scope["query_string"].decode("latin-1")
                 call = (scope["method"], target, headers, body)
                 if isinstance(self.executor, SerialExecutor):
-                    response = self.executor.run(self.app.handle, *call)
+                    answer = self.executor.run(self.app.answer, *call)
                 else:
-                    response = await asyncio.get_running_loop().run_in_executor(self.executor, self.app.handle, *call)
+                    answer = await asyncio.get_running_loop().run_in_executor(self.executor, self.app.answer, *call)
+                if isinstance(answer, Forward):  # the upstream's to answer, on a thread of the forwarder
+                    loop = asyncio.get_running_loop()
+                    response = await loop.run_in_executor(self.forwarder, self.app.forward, answer)
+                else:
+                    response = answer
         await send(
             {
                 "type": "http.response.start",
                 "status": response.status,
-                "headers": [(k.encode(), v.encode()) for k, v in response.headers]
+                "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
                 + [(b"content-length", str(len(response.body)).encode())],
             }
         )
@@ -114,6 +132,9 @@ class Server:
                 if self.worker:
                     self.worker.stop()
                 self.executor.shutdown(wait=True)
+                if self.forwarder is not None and self.app.upstream is not None:
+                    self.forwarder.shutdown(wait=True)
+                    self.app.upstream.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 

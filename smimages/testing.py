@@ -114,7 +114,11 @@ class InProcess(Control):
 
     # the request path
 
-    def _handle(self, request: AWSPreparedRequest) -> tuple[str, Response]:
+    def _answer(self, request: AWSPreparedRequest) -> tuple[str, Response] | None:
+        """The request's URL and answer, or None when moto's mock_aws is to answer it (a SageMaker call smimages
+        does not serve, its custom images checked first)."""
+        from .app import Forward
+
         if self.closed:
             raise RuntimeError(
                 "this SageMaker client belongs to an smimages in-process service that has been "
@@ -132,23 +136,29 @@ class InProcess(Control):
         if isinstance(body, str):
             body = body.encode()
         with self._lock:  # the body is bytes by now (botocore's stubs also allow a bytearray)
-            response = self.app.handle(request.method, target, headers, cast(bytes, body))
+            answer = self.app.answer(
+                request.method, target, headers, cast(bytes, body), forwarding=intercept.moto_active()
+            )
+        if isinstance(answer, Forward):
+            return None
         request.url = _HANDLED_URL
-        return url, response
+        return url, answer
 
     def _send(self, request: AWSPreparedRequest, **_: Any) -> AWSResponse | None:
-        if intercept.for_moto(request):
+        answered = self._answer(request)
+        if answered is None:
             return None
-        url, response = self._handle(request)
+        url, response = answered
         # AWSResponse copies any mapping into a HeadersDict; the stubs ask for an HTTPHeaders
         return AWSResponse(url, response.status, dict(response.headers), _Body(response.body))  # type: ignore[arg-type]
 
     def _send_aio(self, request: AWSPreparedRequest, **_: Any) -> Any:
         from aiobotocore.awsrequest import AioAWSResponse
 
-        if intercept.for_moto(request):
+        answered = self._answer(request)
+        if answered is None:
             return None
-        url, response = self._handle(request)
+        url, response = answered
         return AioAWSResponse(url, response.status, dict(response.headers), _Body(response.body))
 
     def _bind(self, client: BaseClient) -> None:

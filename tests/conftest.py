@@ -7,7 +7,7 @@ import pytest
 
 from smimages.operations.service import Settings
 from smimages.testing import InProcess
-from support import POSTGRES, REQUIRE_POSTGRES, ROLE, PostgresRun, ServerProcess
+from support import POSTGRES, REQUIRE_POSTGRES, ROLE, MotoServer, PostgresRun, ServerProcess
 
 
 def pytest_configure(config):
@@ -119,3 +119,18 @@ def server_factory():
     for server in started:
         if server.proc and server.proc.poll() is None:
             server.stop()
+
+
+@pytest.fixture(scope="session")
+def moto_server():
+    """moto's server, started once per test run (it takes a second or two)."""
+    server = MotoServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def moto(moto_server):
+    """moto's server, holding nothing: the upstream of `serve --upstream`."""
+    moto_server.reset()
+    return moto_server

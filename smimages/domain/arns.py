@@ -12,6 +12,8 @@ _SAGEMAKER_ARN = re.compile(
     r"arn:(?P<partition>aws[a-z-]*):sagemaker:(?P<region>[a-z0-9-]*):(?P<account>[0-9]{12}):"
     r"(?P<kind>[a-z-]+)/(?P<resource>.+)"
 )
+# The kinds of the ARNs below: the resources smimages serves (tag calls on other kinds go to an upstream, if any)
+SERVED_KINDS = frozenset({"image", "image-version", "app-image-config"})
 
 
 class Arn(NamedTuple):

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..context import RequestContext
+from ..domain import arns
 from ..errors import CONCURRENT_MODIFICATION, ResourceInUse
 from ..store import Aborted, Conflict
 from .service import CallPolicy, Service
@@ -14,12 +15,25 @@ ABORT_RETRIES = 3
 
 Operation = Callable[[Service, RequestContext, dict[str, Any]], dict[str, Any]]
 OPERATIONS: dict[str, Operation] = {}
+TAG_OPERATIONS = frozenset({"AddTags", "ListTags", "DeleteTags"})
 
 
 def operation(fn: Operation) -> Operation:
     """Registers fn under its AWS name (create_image_version -> CreateImageVersion)."""
     OPERATIONS["".join(part.capitalize() for part in fn.__name__.split("_"))] = fn
     return fn
+
+
+def serves(name: str, request: dict[str, Any]) -> bool:
+    """Whether smimages answers a call itself rather than an upstream: its operations, except tag calls on the ARN
+    of a SageMaker resource of another kind (a domain, a model, ...). `request` is the parsed, unvalidated body."""
+    if name not in OPERATIONS:
+        return False
+    if name not in TAG_OPERATIONS:
+        return True
+    arn = request.get("ResourceArn")
+    parts = arns.parse(arn) if isinstance(arn, str) else None
+    return parts is None or parts.kind in arns.SERVED_KINDS
 
 
 def dispatch(

@@ -1,4 +1,5 @@
-"""Helpers every test tier shares: request constants, response comparison, a server process, PostgreSQL schemas."""
+"""Helpers every test tier shares: request constants, response comparison, server processes (smimages, moto),
+PostgreSQL schemas."""
 
 import datetime
 import os
@@ -24,6 +25,7 @@ __all__ = [
     "POSTGRES",
     "REQUIRE_POSTGRES",
     "ROLE",
+    "MotoServer",
     "PostgresRun",
     "ServerProcess",
     "error_of",
@@ -97,6 +99,42 @@ class ServerProcess:
             aws_secret_access_key="secret",
             config=Config(parameter_validation=validate),
         )
+
+
+class MotoServer:
+    """moto's own server (`python -m moto.server`, from `moto[server]`) on a free loopback port: the upstream that
+    `serve --upstream` is tested against. Its state is kept in memory until reset()."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = None
+
+    def start(self) -> "MotoServer":
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"moto's server exited with {self.proc.returncode}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/moto-api/data.json", timeout=2):
+                    return self
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("moto's server did not start")
+
+    def reset(self) -> None:
+        """Forgets every resource moto holds."""
+        urllib.request.urlopen(urllib.request.Request(f"{self.url}/moto-api/reset", method="POST"), timeout=10).close()
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=30)
 
 
 class PostgresRun:
