@@ -253,6 +253,17 @@ def main() -> None:
     help="Serve the test-control API under /_smimages/ (move the clock, inject faults, dump/load/reset "
     "the catalog; docs/testing.md). Unauthenticated: for test servers only.",
 )
+@click.option(
+    "--console",
+    "console",
+    envvar="SMIMAGES_CONSOLE",
+    type=click.Choice(["on", "off"]),
+    default="on",
+    show_default=True,
+    show_envvar=True,
+    help="The web console at http://HOST:PORT/ (docs/console.md): browse and change the catalog in a browser; "
+    "with --auth sigv4, after signing in with an access key.",
+)
 @_registry_options
 def serve(
     host: str,
@@ -268,10 +279,11 @@ def serve(
     pool_size: int,
     worker: bool,
     enable_admin: bool,
+    console: str,
     registry_lease: float | None,
     **registry: Any,
 ) -> None:
-    """Serve the SageMaker images API over HTTP."""
+    """Serve the SageMaker images API over HTTP (and the web console)."""
     from . import httpserver
     from .auth import AuthConfigError, configure
     from .operations.service import Service, Settings
@@ -287,9 +299,13 @@ def serve(
     store = _open_store(db, pool_size)
     clock = ShiftedClock() if enable_admin else time.time  # the admin API may move the clock ahead
     settings = Settings(transition_delay=transition_delay, registry=registry_settings, registry_lease=registry_lease)
-    app = Server(Service(store, settings, clock), auth, worker=worker, test_controls=enable_admin)
+    app = Server(
+        Service(store, settings, clock), auth, worker=worker, test_controls=enable_admin, console=console == "on"
+    )
     _log_registry(registry_settings)
     logging.getLogger("smimages").info("serving on http://%s:%d with %s", host, port, store.display_url)
+    if console == "on":
+        logging.getLogger("smimages").info("web console at http://%s:%d/", host, port)
     if enable_admin:
         logging.getLogger("smimages").warning("the unauthenticated admin API is enabled under /_smimages/")
     httpserver.run(
