@@ -106,7 +106,7 @@ class Sessions:
 
     def cookie(self, session: Session | None, path: str, secure: bool) -> str:
         """The Set-Cookie value that keeps `session` until it expires (for None: that forgets the cookie)."""
-        value, age = (session.token, max(0, int(session.expires - self._clock()))) if session else ("", 0)
+        value, age = (session.token, max(0, round(session.expires - self._clock()))) if session else ("", 0)
         flags = "; Secure" if secure else ""
         return f"{COOKIE}={value}; Path={path}; Max-Age={age}; HttpOnly; SameSite=Strict{flags}"
 

@@ -38,6 +38,12 @@ def row_texts(driver, table: str = "table.list") -> list[list[str]]:
     return [[cell.text for cell in row.find_elements(By.CSS_SELECTOR, "th, td")] for row in rows]
 
 
+def row_keys(driver, table: str = "table.list") -> list[str]:
+    """The data-key of each body row (the image name, the version number, ...), read in one script call."""
+    script = "return [...document.querySelectorAll(arguments[0])].map((row) => row.dataset.key)"
+    return driver.execute_script(script, f"{table} tbody tr")
+
+
 def row_of(driver, key: str, table: str = "table.list"):
     """The body row whose data-key is `key`."""
     return driver.find_element(By.CSS_SELECTOR, f'{table} tbody tr[data-key="{key}"]')

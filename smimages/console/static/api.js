@@ -42,7 +42,7 @@ async function request(method, path, body) {
   if (!response.ok) {
     const code = (document && (document.__type || (document.error && "Error"))) || `HTTP ${response.status}`;
     const message = (document && (document.message || document.error)) || response.statusText;
-    if (response.status === 401) signedOut(code);
+    if (code === "SessionExpired" || code === "NotSignedIn") signedOut(code);
     throw new ApiError(code, message, response.status);
   }
   return document;

@@ -1,7 +1,7 @@
 // The AppImageConfigs of one (account, region), with their configuration blocks and tags.
 
 import * as api from "./api.js";
-import { cli, debounced, field, h, input, messages, pager, reconcile, tagCells, time } from "./dom.js";
+import { cli, debounced, field, h, input, latest, messages, pager, reconcile, tagCells, time } from "./dom.js";
 
 const PAGE_SIZE = 25;
 const BLOCKS = ["KernelGatewayImageConfig", "JupyterLabAppImageConfig", "CodeEditorAppImageConfig"];
@@ -72,7 +72,7 @@ export function configsView({ scope }) {
     );
   }
 
-  async function refresh() {
+  const refresh = latest(async (current) => {
     const request = { MaxResults: PAGE_SIZE, SortBy: "Name", SortOrder: "Ascending" };
     if (filter.value.trim()) request.NameContains = filter.value.trim();
     if (pages.token) request.NextToken = pages.token;
@@ -80,18 +80,19 @@ export function configsView({ scope }) {
     try {
       listed = await api.call(scope, "ListAppImageConfigs", request);
     } catch (error) {
-      notes.error(error);
+      if (current()) notes.error(error);
       return;
     }
     const configs = listed.AppImageConfigs || [];
     const tags = await api.calls(scope, configs.map((c) => ["ListTags", { ResourceArn: c.AppImageConfigArn, MaxResults: 50 }]));
+    if (!current()) return;
     configs.forEach((config, i) => {
       config.tags = tags[i].body ? tags[i].body.Tags : [];
     });
     pages.update(listed.NextToken);
     reconcile(tbody, configs, (config) => config.AppImageConfigName, row);
     empty.hidden = configs.length > 0;
-  }
+  });
 
   return { element, refresh, title: "AppImageConfigs" };
 }

@@ -1,7 +1,7 @@
 // The test controls of a server started with --enable-admin: its clock, armed faults, and the whole catalog.
 
 import * as api from "./api.js";
-import { clear, confirmAction, field, h, input, messages, reconcile, select, time } from "./dom.js";
+import { clear, confirmAction, field, h, input, latest, messages, reconcile, select, time } from "./dom.js";
 
 export function controlsView() {
   const notes = messages();
@@ -9,10 +9,12 @@ export function controlsView() {
   const faultBody = h("tbody");
   const noFaults = h("p", { class: "empty" }, "No faults are armed.");
 
-  async function run(action, done) {
+  // Runs a control; on success shows what it did (and empties `form`, when given), else the server's error.
+  async function run(action, done, form) {
     try {
       const answer = await action();
       if (done) notes.ok(done(answer));
+      if (form) form.reset();
       await refresh();
     } catch (error) {
       notes.error(error);
@@ -63,7 +65,7 @@ export function controlsView() {
     const data = new FormData(arm);
     const fault = { type: data.get("type"), operation: data.get("operation"), count: data.get("count") ? Number(data.get("count")) : null };
     for (const name of ["image", "reason", "code", "message"]) if (data.get(name)) fault[name] = data.get(name);
-    run(() => api.control("POST", "faults", fault), (armed) => `Armed ${armed.id}.`);
+    run(() => api.control("POST", "faults", fault), (armed) => `Armed ${armed.id}.`, arm);
   });
 
   const upload = h("input", { type: "file", name: "catalog", accept: "application/json,.json" });
@@ -146,12 +148,13 @@ export function controlsView() {
     h("section", { "aria-labelledby": "catalog-title" }, h("h3", { id: "catalog-title" }, "Catalog"), exportButton, load),
   );
 
-  async function refresh() {
+  const refresh = latest(async (current) => {
     const [clockNow, faults] = await Promise.all([api.control("GET", "time"), api.control("GET", "faults")]);
+    if (!current()) return;
     clear(now, time(clockNow.now));
     reconcile(faultBody, faults.faults, (fault) => fault.id, faultRow);
     noFaults.hidden = faults.faults.length > 0;
-  }
+  });
 
   return { element, refresh, title: "Test controls" };
 }

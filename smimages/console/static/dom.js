@@ -1,4 +1,4 @@
-// Building the page: elements are made with text nodes and attributes only (never innerHTML), so whatever the
+// Building the page: elements are made with text nodes and attributes only (never parsed as markup), so whatever the
 // catalog holds is shown as text.
 
 export function h(tag, attrs = {}, ...children) {
@@ -212,5 +212,16 @@ export function debounced(fn, ms = 250) {
   return () => {
     clearTimeout(timer);
     timer = setTimeout(fn, ms);
+  };
+}
+
+// A view's refresh for when refreshes overlap (the poll, and one an action starts): `load` is handed a function
+// that says whether its run is still the latest, and renders nothing once it is not.
+export function latest(load) {
+  let generation = 0;
+  return async () => {
+    generation += 1;
+    const mine = generation;
+    await load(() => mine === generation);
   };
 }

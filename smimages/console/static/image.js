@@ -2,7 +2,7 @@
 
 import * as api from "./api.js";
 import {
-  clear, cli, confirmAction, field, h, href, input, list, messages, pager, reconcile, select, status, time, uuid,
+  clear, cli, confirmAction, field, h, href, input, latest, list, messages, pager, reconcile, select, status, time, uuid,
 } from "./dom.js";
 
 const PAGE_SIZE = 25;
@@ -300,7 +300,7 @@ export function imageView({ scope, image: name }) {
     }
   }
 
-  async function refresh() {
+  const refresh = latest(async (current) => {
     const listing = only
       ? ["DescribeImageVersion", { ImageName: name, Version: only }]
       : ["ListImageVersions", { ImageName: name, MaxResults: PAGE_SIZE, SortBy: "VERSION", SortOrder: "DESCENDING", NextToken: pages.token }];
@@ -308,6 +308,7 @@ export function imageView({ scope, image: name }) {
       api.calls(scope, [["DescribeImage", { ImageName: name }], listing]),
       api.versionCounts(scope, [name]),
     ]);
+    if (!current()) return;
     if (described.error) {
       if (described.error.code === "ResourceNotFound") {
         gone.hidden = false;
@@ -338,6 +339,7 @@ export function imageView({ scope, image: name }) {
         ["ListAliases", { ImageName: name, Version: v.Version, MaxResults: 100 }],
       ]),
     ]);
+    if (!current()) return;
     versions = versions.map((version, i) => {
       const [described, aliases] = answers.slice(2 * i, 2 * i + 2);
       return {
@@ -350,7 +352,7 @@ export function imageView({ scope, image: name }) {
     noTags.hidden = tagList.length > 0;
     reconcile(versionBody, versions, (version) => version.Version, versionRow);
     emptyVersions.hidden = versions.length > 0;
-  }
+  });
 
   return { element, refresh, title: `Image ${name}` };
 }

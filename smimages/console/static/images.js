@@ -1,7 +1,7 @@
 // The images of one (account, region): filter, pages, statuses as they change, and the form that creates one.
 
 import * as api from "./api.js";
-import { cli, debounced, field, h, href, input, messages, pager, reconcile, status, tagCells, time } from "./dom.js";
+import { cli, debounced, field, h, href, input, latest, messages, pager, reconcile, status, tagCells, time } from "./dom.js";
 
 const PAGE_SIZE = 25;
 
@@ -98,7 +98,7 @@ export function imagesView({ scope }) {
     );
   }
 
-  async function refresh() {
+  const refresh = latest(async (current) => {
     const request = { MaxResults: PAGE_SIZE, SortBy: "IMAGE_NAME", SortOrder: "ASCENDING" };
     if (filter.value.trim()) request.NameContains = filter.value.trim();
     if (pages.token) request.NextToken = pages.token;
@@ -106,7 +106,7 @@ export function imagesView({ scope }) {
     try {
       listed = await api.call(scope, "ListImages", request);
     } catch (error) {
-      notes.error(error);
+      if (current()) notes.error(error);
       return;
     }
     const images = listed.Images || [];
@@ -115,6 +115,7 @@ export function imagesView({ scope }) {
       api.versionCounts(scope, names),
       api.calls(scope, images.map((image) => ["ListTags", { ResourceArn: image.ImageArn, MaxResults: 50 }])),
     ]);
+    if (!current()) return;
     images.forEach((image, i) => {
       image.versions = counts[image.ImageName];
       image.tags = tags[i].body ? tags[i].body.Tags : [];
@@ -122,7 +123,7 @@ export function imagesView({ scope }) {
     pages.update(listed.NextToken);
     reconcile(tbody, images, (image) => image.ImageName, row);
     empty.hidden = images.length > 0;
-  }
+  });
 
   return { element, refresh, title: "Images" };
 }

@@ -139,6 +139,8 @@ async function route(focus = false) {
     scopeBox.hidden = true;
     mount(signInView(async () => {
       await loadScopes();
+      const asked = parse(window.location.hash);
+      if (asked && asked.scope && asked.scope.account !== api.current().account) window.history.replaceState(null, "", "#/");
       route(true);
     }), true);
     return;
