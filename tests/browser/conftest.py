@@ -55,6 +55,7 @@ def driver(browser):
     """The browser at its normal size, on a blank page, with no cookies from an earlier test."""
     browser.set_window_size(WIDTH, HEIGHT)
     yield browser
+    browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
     browser.get("about:blank")
     browser.delete_all_cookies()
 
@@ -69,8 +70,8 @@ def screenshot(driver):
             return
         folder = Path(SCREENSHOTS) if Path(SCREENSHOTS).is_absolute() else ROOT / SCREENSHOTS
         folder.mkdir(parents=True, exist_ok=True)
-        size = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
-        clip = {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1}
+        width, height = driver.execute_script("return [window.innerWidth, document.documentElement.scrollHeight]")
+        clip = {"x": 0, "y": 0, "width": width, "height": height, "scale": 1}
         shot = driver.execute_cdp_cmd(
             "Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True, "clip": clip}
         )

@@ -26,7 +26,10 @@ def test_a_narrow_window_shows_each_row_as_a_labelled_card(driver, serve, screen
     sm = server.client(access_key=ACCOUNT)
     sm.create_image(ImageName="pytorch", RoleArn=ROLE, DisplayName="PyTorch", Tags=[{"Key": "team", "Value": "ml"}])
     sm.create_image_version(ImageName="pytorch", BaseImage="repo/pytorch:2.4", Aliases=["stable"], JobType="TRAINING")
-    driver.set_window_size(420, 900)
+    # a phone's width (a window cannot be made narrower than 500 pixels)
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride", {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": False}
+    )
     driver.get(f"{server.url}/_smimages/console/#/{ACCOUNT}/{REGION}/images/pytorch")
     wait_text(driver, "table.versions tbody", "stable")
     row = row_of(driver, "1", "table.versions")

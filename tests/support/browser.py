@@ -61,20 +61,28 @@ def fill(form, **values) -> None:
 
 
 def form_titled(driver, title: str):
-    """The form whose heading reads `title`."""
-    for form in driver.find_elements(By.CSS_SELECTOR, "form"):
-        headings = form.find_elements(By.CSS_SELECTOR, "h3, h4")
-        if headings and headings[0].text == title:
-            return form
-    raise AssertionError(f"no form titled {title!r}")
+    """The form whose heading reads `title` (waiting for the page to show it)."""
+
+    def find(d):
+        for form in d.find_elements(By.CSS_SELECTOR, "form"):
+            headings = form.find_elements(By.CSS_SELECTOR, "h3, h4")
+            if headings and headings[0].text == title:
+                return form
+        return None
+
+    return wait_for(driver, find, what=f"a form titled {title!r}")
 
 
 def button(scope, text: str):
-    """The button of `scope` (the driver or an element) that reads `text`."""
-    for element in scope.find_elements(By.CSS_SELECTOR, "button"):
-        if element.text == text:
-            return element
-    raise AssertionError(f"no button {text!r}")
+    """The button of `scope` (the driver or an element) that reads `text` (waiting for it to show)."""
+
+    def find(_):
+        return next(
+            (element for element in scope.find_elements(By.CSS_SELECTOR, "button") if element.text == text), None
+        )
+
+    driver = scope if hasattr(scope, "get") else scope.parent
+    return wait_for(driver, find, what=f"a button {text!r}")
 
 
 def confirm(driver, accept: bool = True) -> None:

@@ -113,9 +113,11 @@ export function controlsView() {
     return h(
       "tr",
       {},
-      h("th", { scope: "row" }, fault.id),
-      ["type", "operation", "image", "count", "hits"].map((key) => h("td", {}, fault[key] ?? "every call")),
-      h("td", {}, fault.reason || [fault.code, fault.message].filter(Boolean).join(": ") || "—"),
+      h("th", { scope: "row", "data-label": "Id" }, fault.id),
+      ["type", "operation", "image", "count", "hits"].map((key) =>
+        h("td", { "data-label": key[0].toUpperCase() + key.slice(1) }, fault[key] ?? "every call"),
+      ),
+      h("td", { "data-label": "Reason or error" }, fault.reason || [fault.code, fault.message].filter(Boolean).join(": ") || "—"),
       h("td", {}, remove),
     );
   }

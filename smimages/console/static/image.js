@@ -221,7 +221,13 @@ export function imageView({ scope, image: name }) {
         notes.error(error);
       }
     });
-    return h("tr", {}, h("th", { scope: "row" }, tag.Key), h("td", {}, tag.Value), h("td", {}, button));
+    return h(
+      "tr",
+      {},
+      h("th", { scope: "row", "data-label": "Key" }, tag.Key),
+      h("td", { "data-label": "Value" }, tag.Value),
+      h("td", {}, button),
+    );
   }
 
   const body = h(

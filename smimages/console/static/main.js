@@ -159,7 +159,7 @@ async function route(focus = false) {
 }
 
 async function tick() {
-  if (busy || !view || !view.refresh) return;
+  if (busy || !view || !view.refresh || document.hidden) return;
   busy = true;
   try {
     await view.refresh();
