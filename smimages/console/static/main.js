@@ -125,8 +125,8 @@ function mount(next, focus) {
   clear(main, next.element);
   document.title = `${next.title} · smimages`;
   if (focus) {
-    const title = main.querySelector("#page-title");
-    if (title) title.focus();
+    const target = next.focus || main.querySelector("#page-title");
+    if (target) target.focus();
   }
   tick();
 }

@@ -26,5 +26,5 @@ export function signInView(onSignedIn) {
       form.elements.secretAccessKey.value = "";
     }
   });
-  return { element: form, title: "Sign in" };
+  return { element: form, title: "Sign in", focus: form.elements.accessKeyId };
 }
