@@ -3,6 +3,7 @@ the page calls the API's operations (on an App of its own), the overview reads a
 
 from __future__ import annotations
 
+import functools
 import hmac
 import json
 import re
@@ -249,7 +250,7 @@ class Console:
                 raise ConsoleError(400, "BadRequest", 'Each call is {"operation": "ListImages", "input": {...}}.')
             headers = {"x-amz-target": f"SageMaker.{operation}", "content-type": CONTENT_TYPE, SCOPE_HEADER: scope}
             payload = json.dumps(params).encode()
-            answer: Response = self._turn(lambda: self.app.handle("POST", "/", headers, payload))  # noqa: B023
+            answer: Response = self._turn(functools.partial(self.app.handle, "POST", "/", headers, payload))
             bodies.append(b'{"status":%d,"body":%s}' % (answer.status, answer.body or b"{}"))
         return Response(200, _JSON_HEADERS.copy(), b'{"results":[' + b",".join(bodies) + b"]}")
 

@@ -94,6 +94,8 @@ export function messages() {
   return {
     box,
     error(error) {
+      const text = `${error.code || "Error"}: ${error.message}`;
+      if (box.textContent === text) return; // a refresh failing again: announced once
       clear(box, h("p", { class: "error", role: "alert" }, h("strong", {}, error.code || "Error"), ": ", error.message));
     },
     ok(text) {
