@@ -110,10 +110,15 @@ class Console:
     def serves(self, method: str, path: str, headers: dict[str, str]) -> bool:
         """Whether a request is the console's: its paths, and a browser's GET of the root URL (AWS requests carry
         X-Amz-Target; browsers ask for text/html)."""
-        if path == PREFIX[:-1] or path.startswith(PREFIX):
+        if path.startswith(PREFIX) or path == PREFIX[:-1]:
             return True
-        browser = "x-amz-target" not in headers and "text/html" in headers.get("accept", "")
-        return path == "/" and method == "GET" and browser
+        # cheapest test first: this runs for every AWS request (a POST)
+        return (
+            method == "GET"
+            and path == "/"
+            and "x-amz-target" not in headers
+            and "text/html" in headers.get("accept", "")
+        )
 
     def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Response:
         """Answers one console request (run it off the event loop: it may wait for its turn with the store)."""
