@@ -41,8 +41,8 @@ UNKNOWN_KEY = "The security token included in the request is invalid."
 BAD_SESSION_TOKEN = "The security token included in the request is invalid"  # Coral's token check has no period
 _STAMP = "%Y%m%dT%H%M%SZ"
 _ISO_BASIC = re.compile(r"\d{8}T\d{6}Z")
-_REGION = re.compile(r"[a-z0-9-]{1,32}")  # what the credential scope may name, as in auth-off mode
-_ACCOUNT = re.compile(r"\d{12}")
+REGION_NAME = re.compile(r"[a-z0-9-]{1,32}")  # what the credential scope may name, as in auth-off mode
+ACCOUNT_ID = re.compile(r"\d{12}")
 _ACCESS_KEY_ID = re.compile(r"[A-Za-z0-9_.+-]{1,128}")
 _SETTINGS = ("aws_access_key_id", "aws_secret_access_key", "account_id", "regions", "aws_session_token")
 
@@ -173,7 +173,7 @@ def _check_scope(credential: str, stamp: datetime, stamp_text: str) -> tuple[str
         )
     key_id, day, region, service, terminator = parts
     problems = []
-    if not _REGION.fullmatch(region):
+    if not REGION_NAME.fullmatch(region):
         problems.append(f"Credential should be scoped to a valid region, not '{region}'.")
     if service != SERVICE:
         problems.append(f"Credential should be scoped to correct service: '{SERVICE}'.")
@@ -318,10 +318,10 @@ def _access_key(path: str, section: str, values: dict[str, str]) -> AccessKey:
     key_id, account = values["aws_access_key_id"].strip(), values["account_id"].strip()
     if not _ACCESS_KEY_ID.fullmatch(key_id):
         raise AuthConfigError(f"{where}: aws_access_key_id must be 1 to 128 letters, digits or _ . + -")
-    if not _ACCOUNT.fullmatch(account):
+    if not ACCOUNT_ID.fullmatch(account):
         raise AuthConfigError(f"{where}: account_id must be 12 digits, not '{account}'")
     regions = frozenset(r for r in re.split(r"[,\s]+", values.get("regions", "")) if r)
-    bad = sorted(r for r in regions if not _REGION.fullmatch(r))
+    bad = sorted(r for r in regions if not REGION_NAME.fullmatch(r))
     if bad:
         raise AuthConfigError(f"{where}: '{bad[0]}' is not a region name")
     token = values.get("aws_session_token", "").strip() or None

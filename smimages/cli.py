@@ -273,6 +273,17 @@ def main() -> None:
     help="How long a forwarded request waits for the upstream's whole answer (then 504 GatewayTimeout; an upstream "
     "stalling in the middle of an answer may take twice as long).",
 )
+@click.option(
+    "--console",
+    "console",
+    envvar="SMIMAGES_CONSOLE",
+    type=click.Choice(["on", "off"]),
+    default="on",
+    show_default=True,
+    show_envvar=True,
+    help="The web console at http://HOST:PORT/ (docs/console.md): browse and change the catalog in a browser; "
+    "with --auth sigv4, after signing in with an access key.",
+)
 @_registry_options
 def serve(
     host: str,
@@ -290,10 +301,11 @@ def serve(
     enable_admin: bool,
     upstream: str | None,
     upstream_timeout: float,
+    console: str,
     registry_lease: float | None,
     **registry: Any,
 ) -> None:
-    """Serve the SageMaker images API over HTTP."""
+    """Serve the SageMaker images API over HTTP (and the web console)."""
     from . import httpserver
     from .auth import AuthConfigError, configure
     from .operations.service import Service, Settings
@@ -315,11 +327,20 @@ def serve(
     store = _open_store(db, pool_size)
     clock = ShiftedClock() if enable_admin else time.time  # the admin API may move the clock ahead
     settings = Settings(transition_delay=transition_delay, registry=registry_settings, registry_lease=registry_lease)
-    app = Server(Service(store, settings, clock), auth, worker=worker, test_controls=enable_admin, upstream=forward_to)
+    app = Server(
+        Service(store, settings, clock),
+        auth,
+        worker=worker,
+        test_controls=enable_admin,
+        upstream=forward_to,
+        console=console == "on",
+    )
     _log_registry(registry_settings)
     logging.getLogger("smimages").info("serving on http://%s:%d with %s", host, port, store.display_url)
     if forward_to is not None:
         logging.getLogger("smimages").info("other SageMaker operations go to the upstream %s", forward_to.url)
+    if console == "on":
+        logging.getLogger("smimages").info("web console at http://%s:%d/", host, port)
     if enable_admin:
         logging.getLogger("smimages").warning("the unauthenticated admin API is enabled under /_smimages/")
     httpserver.run(

@@ -1,5 +1,6 @@
-"""The composition root of a serving smimages: the store's executor, the App, the worker and (for test servers) the
-test controls, as one ASGI application that routes health checks, the admin API and AWS requests."""
+"""The composition root of a serving smimages: the store's executor, the App, the worker, the console and (for test
+servers) the test controls, as one ASGI application that routes health checks, the console, the admin API and AWS
+requests."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from .admin import PREFIX as ADMIN_PREFIX
 from .admin import AdminAPI, Control
 from .app import App, Forward, Response, Upstream, refusal
 from .auth import Authenticator
+from .console import Console
 from .errors import ServiceError
 from .faults import Faults
 from .operations.service import Service
@@ -40,11 +42,12 @@ def executor_for(store: CatalogStore) -> Executor:
 
 
 class Server:
-    """One serving smimages as an ASGI application: GET /_smimages/health, the admin API under /_smimages/ when
-    test controls are on (`serve --enable-admin`, ServerThread), and every other request as an AWS request. Its
-    lifespan runs the background worker (unless `worker` is off: `smimages worker` runs it instead). With an
-    `upstream`, the SageMaker calls smimages does not serve are answered by it, on threads of their own (never the
-    event loop: an upstream may take seconds)."""
+    """One serving smimages as an ASGI application: GET /_smimages/health, the web console (`console`: under
+    /_smimages/console/, and a browser's GET /), the admin API under /_smimages/ when test controls are on
+    (`serve --enable-admin`, ServerThread), and every other request as an AWS request. Its lifespan runs the
+    background worker (unless `worker` is off: `smimages worker` runs it instead). With an `upstream`, the
+    SageMaker calls smimages does not serve are answered by it, on threads of their own (never the event loop: an
+    upstream may take seconds)."""
 
     def __init__(
         self,
@@ -54,6 +57,7 @@ class Server:
         worker: bool = True,
         test_controls: bool = False,
         upstream: Upstream | None = None,
+        console: bool = False,
     ):
         self.service = service
         self.executor = executor_for(service.store)
@@ -66,6 +70,7 @@ class Server:
         )
         self.control = None if faults is None else Control(service, faults, self.in_turn)
         self.admin = None if self.control is None else AdminAPI(self.control)
+        self.console = Console(service, self.app.auth, self.in_turn, faults, self.admin) if console else None
         self.worker = TransitionWorker(service, self.executor) if worker else None
 
     def in_turn(self, fn: Callable[[], T]) -> T:
@@ -89,6 +94,8 @@ class Server:
         else:
             if path == HEALTH_PATH:
                 response = Response(200, [("content-type", "application/json")], b'{"status":"ok"}')
+            elif self.console is not None and self.console.serves(scope["method"], path, headers):
+                response = await asyncio.to_thread(self.console.handle, scope["method"], path, headers, body)
             elif self.admin is not None and path.startswith(ADMIN_PREFIX):
                 response = await asyncio.to_thread(self._admin, scope["method"], path, body)
             else:  # an AWS request (inline here: a coroutine of its own costs on every request)

@@ -336,7 +336,7 @@ class ServerThread(Control):
     """smimages over real HTTP on a free loopback port, served by uvicorn in a thread of this process with the
     admin API on (so tools in other processes can drive it too). Its clock is wall time that advance() and
     settle() move ahead; its controls (smimages.admin.Control) run on the server's request executor, in turn with
-    requests."""
+    requests. `console` serves the web console too; `auth` decides who calls (default: auth off)."""
 
     _server: uvicorn.Server | None
     _thread: threading.Thread | None
@@ -348,8 +348,16 @@ class ServerThread(Control):
         settings: Settings | None = None,
         clock: Callable[[], float] | None = None,
         host: str = "127.0.0.1",
+        console: bool = False,
+        auth: Authenticator | None = None,
     ) -> None:
-        self._config: dict[str, Any] = {"db": db, "settings": settings, "clock": clock}
+        self._config: dict[str, Any] = {
+            "db": db,
+            "settings": settings,
+            "clock": clock,
+            "console": console,
+            "auth": auth,
+        }
         self.host = host
         self.port: int | None = None
         self._server = self._thread = self.app = None
@@ -372,7 +380,7 @@ class ServerThread(Control):
 
         store = open_store(self._config["db"])
         service = Service(store, self._config["settings"] or Settings(), self._config["clock"] or ShiftedClock())
-        self.app = Server(service, test_controls=True)
+        self.app = Server(service, self._config["auth"], test_controls=True, console=self._config["console"])
         assert self.app.control is not None
         super().__init__(service, self.app.control.faults, self.app.in_turn)
         sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET)

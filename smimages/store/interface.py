@@ -181,6 +181,15 @@ class ResolutionTx(Protocol):
     def next_resolution_due(self) -> float | None: ...
 
 
+class ScopeTx(Protocol):
+    """Which (account, region) scopes hold resources: the one read no AWS operation answers, made only for the
+    console's scope selector (smimages/operations/overview.py)."""
+
+    def scopes(self, now: float) -> list[Row]:
+        """[{"account", "region", "images": n, "app_image_configs": n}] for each scope holding a resource that exists
+        at `now`, ordered by account and region."""
+
+
 class CatalogRowsTx(Protocol):
     """The whole catalog as rows, for export and import (smimages/snapshot.py)."""
 
@@ -210,7 +219,7 @@ class ConfigEntry:
     tags: list[Row]
 
 
-class CatalogTx(ImageTx, AppImageConfigTx, TagTx, LifecycleTx, ResolutionTx, CatalogRowsTx, Protocol):
+class CatalogTx(ImageTx, AppImageConfigTx, TagTx, LifecycleTx, ResolutionTx, CatalogRowsTx, ScopeTx, Protocol):
     """One transaction: everything the catalog's callers may do inside it."""
 
 

@@ -7,8 +7,11 @@ from .images import ImageQueries
 from .lifecycle import LifecycleQueries
 from .resolution import ResolutionQueries
 from .rows import CatalogRows
+from .scopes import ScopeQueries
 from .tags import TagQueries
 
 
-class Transaction(ImageQueries, AppImageConfigQueries, TagQueries, LifecycleQueries, ResolutionQueries, CatalogRows):
+class Transaction(
+    ImageQueries, AppImageConfigQueries, TagQueries, LifecycleQueries, ResolutionQueries, CatalogRows, ScopeQueries
+):
     """One database transaction, with the catalog's reads and writes as methods."""

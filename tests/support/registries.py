@@ -9,8 +9,6 @@ import http.client
 import http.server
 import io
 import json
-import os
-import shutil
 import socket
 import ssl
 import subprocess
@@ -30,6 +28,8 @@ from cryptography.x509.oid import NameOID
 
 from smimages.net import free_port
 
+from .debian import ensure_command
+
 REGISTRY_BINARY = "docker-registry"
 DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
@@ -47,59 +47,10 @@ _LAYER_TYPES = {
 
 # -- installing and running the registry -----------------------------------------------------------------------
 
-_install_lock = threading.Lock()
-_install_failure: list[str] = []  # an installation fails once per test run, not once per test
-
 
 def ensure_registry_binary() -> str:
-    """The docker-registry executable; installs Debian's package when missing (as root, like CI). Raises with the
-    installer's output when that fails: these tests never skip."""
-    with _install_lock:
-        found = shutil.which(REGISTRY_BINARY) or (
-            "/usr/bin/docker-registry" if os.path.exists("/usr/bin/docker-registry") else None
-        )
-        if found:
-            return found
-        if _install_failure:
-            raise RuntimeError(_install_failure[0])
-        try:
-            return _install()
-        except Exception as exc:
-            message = str(exc) if isinstance(exc, RuntimeError) else f"installing docker-registry failed: {exc!r}"
-            _install_failure.append(message)
-            raise RuntimeError(message) from exc
-
-
-def _install() -> str:
-    """apt-get update, then apt-get install docker-registry; the service it would start is not used."""
-    if os.geteuid() != 0:
-        raise RuntimeError(
-            "docker-registry is not installed and installing it needs root: "
-            "run `apt-get update && apt-get install -y docker-registry`"
-        )
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    log = []
-    for command in (
-        ["apt-get", "-o", "DPkg::Lock::Timeout=120", "update", "-qq"],
-        [
-            "apt-get",
-            "-o",
-            "DPkg::Lock::Timeout=120",
-            "install",
-            "-y",
-            "-qq",
-            "--no-install-recommends",
-            "docker-registry",
-        ],
-    ):
-        done = subprocess.run(command, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=600)
-        log.append(f"$ {' '.join(command)} -> {done.returncode}\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
-        if done.returncode != 0:
-            raise RuntimeError("installing docker-registry failed:\n" + "\n".join(log))
-    found = shutil.which(REGISTRY_BINARY) or "/usr/bin/docker-registry"
-    if not os.path.exists(found):
-        raise RuntimeError("docker-registry installed but not found on PATH:\n" + "\n".join(log))
-    return found
+    """The docker-registry executable; Debian's package is installed when it is missing."""
+    return ensure_command(REGISTRY_BINARY, (REGISTRY_BINARY,))
 
 
 class RegistryServer:
