@@ -7,7 +7,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import environment, inprocess, paired, postgres, report, scale, targets, throughput
+from . import backends, environment, fleet, inprocess, paired, postgres, report, scale, targets, throughput
 from .profiles import FULL, SMOKE, with_million
 from .servers import ROOT
 
@@ -47,18 +47,26 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(work)
         print("throughput and latency", file=sys.stderr)
         rows = throughput.run(profile, work, args.postgres if pg_version else None)
-        print("paired rounds (the throughput targets)", file=sys.stderr)
+        print("paired rounds (the ceiling and moto targets)", file=sys.stderr)
         rounds = paired.run(profile, work)
+        backend_rounds: list[backends.BackendRound] = []
+        if pg_version:
+            print("backend rounds (PostgreSQL against SQLite)", file=sys.stderr)
+            backend_rounds = backends.run(profile, work, args.postgres)
+        print("fleet (several servers on one catalog)", file=sys.stderr)
+        fleet_rows = fleet.run(profile, work, args.postgres if pg_version else None)
         print("scale", file=sys.stderr)
         scale_rows, read_rounds = scale.run(profile, work)
     print("in-process", file=sys.stderr)
     calls = inprocess.run(profile.inprocess_calls)
-    verdicts = targets.evaluate(rows, rounds, scale_rows, read_rounds, profile.judged)
+    verdicts = targets.evaluate(rows, rounds, backend_rounds, scale_rows, read_rounds, calls, profile.judged)
     results = report.Results(
         profile,
         environment.describe(pg_version, load_at_start),
         rows,
         rounds,
+        backend_rounds,
+        fleet_rows,
         scale_rows,
         read_rounds,
         calls,
@@ -67,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     markdown = report.write(out, results)
     for target in results.targets:
-        print(f"{target.verdict:<20} {target.name}", file=sys.stderr)
+        ratio = "—" if target.ratio is None else f"{target.ratio:.2f}"
+        print(f"{target.verdict:<20} {ratio:>7} {target.bound:<7} {target.name}", file=sys.stderr)
     print(f"wrote {markdown} in {results.elapsed_s:.0f} s", file=sys.stderr)
     return 0
 

@@ -1,4 +1,4 @@
-"""The PNG plots of a run: throughput, latency, scale and in-process latency."""
+"""The PNG plots of a run: throughput, latency, scale, in-process latency and the fleet."""
 
 from pathlib import Path
 
@@ -8,6 +8,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib import ticker
 
+from .fleet import FleetRow
 from .inprocess import CallStats
 from .scale import CALLS, ScaleRow
 from .throughput import Row
@@ -41,7 +42,7 @@ def _grouped_bars(ax, rows: list[Row], value, label_for):
 
 
 def _throughput(out: Path, rows: list[Row]) -> None:
-    fig, ax = plt.subplots(figsize=(12, 5))
+    fig, ax = plt.subplots(figsize=(15, 5))
     _grouped_bars(ax, rows, lambda r: r.result.rps, _connections)
     ax.set_ylabel("requests per second (log)")
     ax.set_title("Server throughput (wrk, same machine, same run)")
@@ -52,7 +53,7 @@ def _throughput(out: Path, rows: list[Row]) -> None:
 
 def _latency(out: Path, rows: list[Row]) -> None:
     concurrencies = sorted({r.concurrency for r in rows})
-    fig, axes = plt.subplots(len(concurrencies), 1, figsize=(12, 3.6 * len(concurrencies)), squeeze=False)
+    fig, axes = plt.subplots(len(concurrencies), 1, figsize=(15, 3.6 * len(concurrencies)), squeeze=False)
     for ax, concurrency in zip(axes[:, 0], concurrencies, strict=False):
         subset = [r for r in rows if r.concurrency == concurrency]
         series = _series(subset)
@@ -107,9 +108,27 @@ def _inprocess(out: Path, stats: list[CallStats]) -> None:
     plt.close(fig)
 
 
-def draw(out: Path, rows: list[Row], scale: list[ScaleRow], inprocess: list[CallStats]) -> None:
-    """Writes throughput.png, latency.png, scale.png and inprocess.png into `out`."""
+def _fleet(out: Path, rows: list[FleetRow]) -> None:
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for backend, operation in dict.fromkeys((r.backend, r.operation) for r in rows):
+        points = [r for r in rows if (r.backend, r.operation) == (backend, operation)]
+        ax.plot([r.servers for r in points], [r.rps for r in points], marker="o", label=f"{backend} {operation}")
+    ax.set_xticks(sorted({r.servers for r in rows}))
+    ax.set_xlabel("smimages serve processes on one catalog")
+    ax.set_ylabel("aggregate requests per second")
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    ax.set_title(f"Fleet: {rows[0].connections} connections in all" if rows else "Fleet")
+    fig.tight_layout()
+    fig.savefig(out / "fleet.png", dpi=110)
+    plt.close(fig)
+
+
+def draw(out: Path, rows: list[Row], scale: list[ScaleRow], inprocess: list[CallStats], fleet: list[FleetRow]) -> None:
+    """Writes throughput.png, latency.png, scale.png, inprocess.png and fleet.png into `out`."""
     _throughput(out, rows)
     _latency(out, rows)
     _scale(out, scale)
     _inprocess(out, inprocess)
+    _fleet(out, fleet)

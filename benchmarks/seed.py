@@ -12,11 +12,39 @@ SEED_EPOCH = 1_767_225_600.0  # version v is created at SEED_EPOCH + v seconds
 BATCH = 50_000
 
 
-def create_image(db_url: str, name: str) -> None:
-    """Creates an image through the real CreateImage path (migrating the database first)."""
+KERNEL_GATEWAY = {
+    "KernelSpecs": [{"Name": "python3", "DisplayName": "Python 3 (ipykernel)"}],
+    "FileSystemConfig": {"MountPath": "/home/sagemaker-user", "DefaultUid": 1000, "DefaultGid": 100},
+}
+
+
+def create_image(db_url: str, *names: str) -> None:
+    """Creates images through the real CreateImage path (migrating the database first)."""
     service = InProcess(db_url)
     try:
-        service.client().create_image(ImageName=name, RoleArn=ROLE_ARN)
+        client = service.client()
+        for name in names:
+            client.create_image(ImageName=name, RoleArn=ROLE_ARN)
+    finally:
+        service.close()
+
+
+def create_listed(db_url: str, count: int) -> None:
+    """`count` images and `count` app image configs (each with a kernel gateway configuration) through CreateImage
+    and CreateAppImageConfig, so that ListImages and ListAppImageConfigs answer full pages."""
+    service = InProcess(db_url)
+    try:
+        client = service.client()
+        for n in range(count):
+            client.create_image(
+                ImageName=f"listed-{n:04d}",
+                RoleArn=ROLE_ARN,
+                DisplayName=f"Listed image {n}",
+                Description="An image seeded for the list calls",
+            )
+            client.create_app_image_config(
+                AppImageConfigName=f"listed-{n:04d}", KernelGatewayImageConfig=KERNEL_GATEWAY
+            )
     finally:
         service.close()
 

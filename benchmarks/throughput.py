@@ -12,8 +12,12 @@ from .profiles import Profile
 from .signing import ACCESS_KEY, REGION, SECRET_KEY, SignedRequest, signed
 
 SEEDED_VERSIONS = 1_000  # versions of the read image: enough for full 100-item pages
+LISTED = 100  # images and app image configs seeded besides, so the list calls answer full 100-item pages
+PAGE = 100
 READ_IMAGE, WRITE_IMAGE, MOTO_MODEL = "bench", "bench-create", "bench"
 SQLITE, POSTGRESQL, CEILING, MOTO = "smimages-sqlite", "smimages-postgresql", "ceiling", "moto"
+LISTS = {"ListImageVersions": "ImageVersions", "ListImages": "Images", "ListAppImageConfigs": "AppImageConfigs"}
+READS = ("DescribeImageVersion", *LISTS)  # measured back to back at each concurrency, the creates after them all
 
 
 @dataclass(frozen=True)
@@ -26,11 +30,11 @@ class Row:
     result: LoadResult
 
 
-def prepare_smimages(db_url: str) -> None:
-    """The images the smimages measurements use: a 1,000-version image to read, an empty one to add versions to."""
-    seed.create_image(db_url, READ_IMAGE)
+def prepare_smimages(db_url: str, *more_images: str) -> None:
+    """The images the smimages measurements use: a 1,000-version image to read, an empty one to add versions to (and
+    `more_images`, empty too)."""
+    seed.create_image(db_url, READ_IMAGE, WRITE_IMAGE, *more_images)
     seed.grow_versions(db_url, READ_IMAGE, SEEDED_VERSIONS)
-    seed.create_image(db_url, WRITE_IMAGE)
 
 
 def describe_request(port: int) -> SignedRequest:
@@ -38,17 +42,30 @@ def describe_request(port: int) -> SignedRequest:
     return signed(port, "DescribeImageVersion", {"ImageName": READ_IMAGE, "Version": SEEDED_VERSIONS // 2})
 
 
+def create_request(port: int, image: str = WRITE_IMAGE) -> SignedRequest:
+    """CreateImageVersion in `image`, with a ClientToken unique per request (and across runs on one database)."""
+    nonce = secrets.token_hex(4)
+    return signed(
+        port,
+        "CreateImageVersion",
+        {"ImageName": image, "BaseImage": seed.BASE_IMAGE, "ClientToken": f"{nonce}-{{token}}"},
+    )
+
+
 def _smimages_requests(port: int) -> dict[str, SignedRequest]:
-    nonce = secrets.token_hex(4)  # ClientTokens never repeat across runs on the same database
-    return {
+    """Every smimages call measured, READS first; checks that each list answers a full page."""
+    requests = {
         "DescribeImageVersion": describe_request(port),
-        "ListImageVersions": signed(port, "ListImageVersions", {"ImageName": READ_IMAGE, "MaxResults": 100}),
-        "CreateImageVersion": signed(
-            port,
-            "CreateImageVersion",
-            {"ImageName": WRITE_IMAGE, "BaseImage": seed.BASE_IMAGE, "ClientToken": f"{nonce}-{{token}}"},
-        ),
+        "ListImageVersions": signed(port, "ListImageVersions", {"ImageName": READ_IMAGE, "MaxResults": PAGE}),
+        "ListImages": signed(port, "ListImages", {"MaxResults": PAGE}),
+        "ListAppImageConfigs": signed(port, "ListAppImageConfigs", {"MaxResults": PAGE}),
+        "CreateImageVersion": create_request(port),
     }
+    for operation, member in LISTS.items():
+        items = len(send_once(port, requests[operation])[member])
+        if items != PAGE:
+            raise RuntimeError(f"{operation} answered {items} items, not a full page of {PAGE}")
+    return requests
 
 
 def ceiling_request(port: int) -> SignedRequest:
@@ -72,14 +89,22 @@ def moto_request(port: int) -> SignedRequest:
 
 
 def _measure_all(server: servers.Server, requests: dict[str, SignedRequest], profile: Profile) -> list[Row]:
-    rows = []
-    for operation, request in requests.items():
+    """The reads at each concurrency in turn (so that Describe and the lists at one concurrency are measured back to
+    back), then the writes: a read never runs while the worker still writes down the versions a create made."""
+    for request in requests.values():
         send_once(server.port, request)
-        rows += [
-            Row(server.name, operation, c, measure(server, operation, request, c, profile.seconds, profile.warmup))
-            for c in profile.concurrency
-        ]
-    return rows
+    reads = [operation for operation in requests if operation in READS]
+    return [
+        Row(
+            server.name,
+            operation,
+            c,
+            measure(server, operation, requests[operation], c, profile.seconds, profile.warmup),
+        )
+        for group in (reads, [operation for operation in requests if operation not in READS])
+        for c in profile.concurrency
+        for operation in group
+    ]
 
 
 def run(profile: Profile, work: Path, pg_admin_url: str | None) -> list[Row]:
@@ -87,11 +112,13 @@ def run(profile: Profile, work: Path, pg_admin_url: str | None) -> list[Row]:
     rows = []
     sqlite_url = f"sqlite:///{work / 'throughput.db'}"
     prepare_smimages(sqlite_url)
+    seed.create_listed(sqlite_url, LISTED)
     with servers.smimages(sqlite_url, work, SQLITE) as server:
         rows += _measure_all(server, _smimages_requests(server.port), profile)
     if pg_admin_url:
         with postgres.temporary_database(pg_admin_url) as pg_url:
             prepare_smimages(pg_url)
+            seed.create_listed(pg_url, LISTED)
             with servers.smimages(pg_url, work, POSTGRESQL) as server:
                 rows += _measure_all(server, _smimages_requests(server.port), profile)
     with servers.ceiling(work, CEILING) as server:
