@@ -1,5 +1,17 @@
-"""python -m smimages: the command line."""
+"""The smimages command, also `python -m smimages`: the command line, which Ctrl-C ends in one line at any moment."""
 
-from .cli import main
+import sys
 
-main()
+
+def main() -> None:
+    """Runs the command line; a KeyboardInterrupt (Ctrl-C) while it loads or runs ends it with one line, exit 1."""
+    try:
+        from .cli import run
+
+        run()
+    except KeyboardInterrupt:
+        sys.exit("Error: interrupted")
+
+
+if __name__ == "__main__":
+    main()

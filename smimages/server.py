@@ -114,6 +114,7 @@ class Server:
                 if self.worker:
                     self.worker.stop()
                 self.executor.shutdown(wait=True)
+                logging.getLogger("smimages").info("stopped: every request answered")
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
