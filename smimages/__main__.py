@@ -1,5 +1,6 @@
 """The smimages command, also `python -m smimages`: the command line, which Ctrl-C ends in one line at any moment."""
 
+import signal
 import sys
 
 
@@ -11,6 +12,8 @@ def main() -> None:
         run()
     except KeyboardInterrupt:
         sys.exit("Error: interrupted")
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the command is over: Ctrl-C now would only break its exit
 
 
 if __name__ == "__main__":
