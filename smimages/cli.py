@@ -1,7 +1,9 @@
 """The smimages command line: serve, worker, migrate, export and import."""
 
+import errno
 import logging
 import os
+import socket
 import sys
 import time
 from collections.abc import Callable
@@ -11,13 +13,23 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import click
 
 from .clock import ShiftedClock
-from .store import DEFAULT_POOL_SIZE, SchemaTooNew, Store, default_url, open_store
+from .store import (
+    DEFAULT_POOL_SIZE,
+    BadDatabaseURL,
+    CatalogMissing,
+    Store,
+    StoreError,
+    default_url,
+    open_store,
+)
 
 if TYPE_CHECKING:
     from .registry import RegistrySettings
 
 DEFAULT_PORT = 4590
 F = TypeVar("F", bound=Callable[..., Any])
+LEVELS = click.Choice(["debug", "info", "warning", "error"])
+log = logging.getLogger("smimages.cli")
 
 _db_option = click.option(
     "--db",
@@ -118,6 +130,38 @@ _REGISTRY_OPTIONS = [
 ]
 
 
+def _log_options(what: str) -> Callable[[F], F]:
+    """--log-level (smimages' own log lines, `what` says which) and --library-log-level (everything else's)."""
+
+    def decorate(command: F) -> F:
+        command = click.option(
+            "--library-log-level",
+            envvar="SMIMAGES_LIBRARY_LOG_LEVEL",
+            default="warning",
+            show_default=True,
+            show_envvar=True,
+            type=LEVELS,
+            help="Level of the log lines of the libraries smimages runs on (uvicorn, SQLAlchemy, Alembic, botocore, "
+            "asyncio).",
+        )(command)
+        return click.option(
+            "--log-level",
+            envvar="SMIMAGES_LOG_LEVEL",
+            default="info",
+            show_default=True,
+            show_envvar=True,
+            type=LEVELS,
+            help=f"Level of smimages' own log lines ({what}); at debug, an error's traceback too.",
+        )(command)
+
+    return decorate
+
+
+def _configure_logging(level: str, library_level: str) -> None:
+    logging.basicConfig(level=library_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("smimages").setLevel(level.upper())
+
+
 def _registry_options(command: F) -> F:
     for option in reversed(_REGISTRY_OPTIONS):
         command = option(command)
@@ -160,21 +204,114 @@ def _log_registry(settings: "RegistrySettings") -> None:
         logging.getLogger("smimages").info("registry check on (mirrors: %s)", mirrors)
 
 
-def _open_store(db: str | None, pool_size: int = DEFAULT_POOL_SIZE) -> Store:
+def _open_store(db: str | None, pool_size: int = DEFAULT_POOL_SIZE, create: bool = True) -> Store:
+    """The catalog --db names; one that is created says so. Without `create` (export, worker) a missing catalog
+    is an error naming the fix."""
     try:
-        return open_store(db or default_url(), pool_size=pool_size)
-    except SchemaTooNew as exc:
-        raise click.ClickException(str(exc)) from None
+        store = open_store(db or default_url(), pool_size=pool_size, create=create)
+    except CatalogMissing as exc:
+        command = click.get_current_context().command_path
+        raise click.ClickException(
+            f"{exc}. `{command}` reads an existing catalog and never creates one: check --db (or SMIMAGES_DB), or "
+            "create a catalog with `smimages migrate --db URL`."
+        ) from None
+    if store.created:
+        logging.getLogger("smimages").info("created a new, empty catalog in %s", store.display_url)
+    return store
 
 
-@click.group()
+def _listen(host: str, port: int) -> socket.socket:
+    """The listening socket `serve` hands to uvicorn; failing to make one is a mistake the message names."""
+    from .httpserver import listen
+
+    try:
+        return listen(host, port)
+    except socket.gaierror:
+        raise click.ClickException(
+            f"--host {host} is not an address or a name this machine can resolve: use an IP address such as "
+            "127.0.0.1 (this machine only) or 0.0.0.0 (every interface)"
+        ) from None
+    except OSError as exc:
+        fixes = {
+            errno.EADDRINUSE: f"port {port} is in use on {host} (another smimages?): stop what listens there, or "
+            "choose another port with --port",
+            errno.EACCES: f"no permission to listen on port {port}: ports below 1024 need privileges; choose "
+            "another with --port",
+            errno.EADDRNOTAVAIL: f"{host} is not an address of this machine: choose another with --host "
+            "(127.0.0.1: this machine only; 0.0.0.0: every interface)",
+        }
+        default = f"cannot listen on {host} port {port} ({exc.strerror or exc}): check --host and --port"
+        raise click.ClickException(fixes.get(exc.errno or 0, default)) from None
+
+
+class _Command(click.Command):
+    """A command whose mistakes end it with one `Error:` line, the traceback of what caused it shown only when
+    --log-level is debug: a bad --db is a usage error (exit 2), any other store error exits 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        error: click.ClickException
+        cause: BaseException
+        try:
+            return super().invoke(ctx)
+        except BadDatabaseURL as exc:
+            error, cause = click.BadParameter(str(exc), ctx, param_hint="'--db'"), exc
+        except StoreError as exc:
+            error, cause = click.ClickException(str(exc)), exc
+        except click.ClickException as exc:  # raised by the command in place of what it caught
+            if exc.__context__ is None:
+                raise
+            error, cause = exc, exc.__context__
+        log.debug("what caused the error below", exc_info=cause)
+        raise error from None
+
+
+class _Commands(click.Group):
+    command_class = _Command
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="smimages", prog_name="smimages", message="%(prog)s %(version)s")
 def main() -> None:
-    """A local, AWS-compatible SageMaker AI custom-images service."""
+    """A local, AWS-compatible SageMaker AI custom-images service.
+
+    Each command's options: smimages COMMAND -h. Docs: README.md and docs/ of the source tree (installed in
+    share/doc/smimages)."""
+
+
+def run() -> None:
+    """The smimages command: click's main, where every mistake ends in one `Error:` line, exit status 2 for a
+    command line that is wrong (an unknown flag, a bad value) and 1 for anything else; Ctrl-C is left to the caller
+    (smimages/__main__.py) as the KeyboardInterrupt it is."""
+    try:
+        code = main.main(prog_name="smimages", standalone_mode=False)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.Abort:  # what click makes of a KeyboardInterrupt
+        raise KeyboardInterrupt from None
+    if isinstance(code, int) and code:
+        sys.exit(code)
 
 
 @main.command()
-@click.option("--host", envvar="SMIMAGES_HOST", default="127.0.0.1", show_default=True, show_envvar=True)
-@click.option("--port", envvar="SMIMAGES_PORT", default=DEFAULT_PORT, type=int, show_default=True, show_envvar=True)
+@click.option(
+    "--host",
+    envvar="SMIMAGES_HOST",
+    default="127.0.0.1",
+    show_default=True,
+    show_envvar=True,
+    help="Address to listen on: 127.0.0.1 for this machine only, 0.0.0.0 for every interface (which needs "
+    "--auth sigv4, or --insecure-allow-anonymous).",
+)
+@click.option(
+    "--port",
+    envvar="SMIMAGES_PORT",
+    default=DEFAULT_PORT,
+    type=click.IntRange(0, 65535),
+    show_default=True,
+    show_envvar=True,
+    help="Port to listen on (0: any free port; the log line 'serving on' names it).",
+)
 @_db_option
 @click.option(
     "--transition-delay",
@@ -185,14 +322,7 @@ def main() -> None:
     show_envvar=True,
     help="Seconds a resource stays CREATING/UPDATING/DELETING before its final status.",
 )
-@click.option(
-    "--log-level",
-    envvar="SMIMAGES_LOG_LEVEL",
-    default="info",
-    show_default=True,
-    show_envvar=True,
-    type=click.Choice(["debug", "info", "warning", "error"]),
-)
+@_log_options("a line per refused or failed request; at debug, per request")
 @click.option(
     "--auth",
     "auth_mode",
@@ -291,6 +421,7 @@ def serve(
     db: str | None,
     transition_delay: float,
     log_level: str,
+    library_log_level: str,
     auth_mode: str | None,
     credentials_file: str | None,
     insecure_allow_anonymous: bool,
@@ -312,9 +443,7 @@ def serve(
     from .server import Server
     from .upstream import HttpUpstream
 
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-    logging.getLogger("urllib3").setLevel(logging.WARNING)  # the upstream's connections: smimages logs each request
+    _configure_logging(log_level, library_log_level)
     try:
         auth = configure(auth_mode, credentials_file, host, insecure_allow_anonymous, admin=enable_admin)
     except AuthConfigError as exc:
@@ -324,60 +453,66 @@ def serve(
         forward_to = None if upstream is None else HttpUpstream(upstream, upstream_timeout)
     except ValueError as exc:
         raise click.ClickException(f"--upstream: {exc}") from None
-    store = _open_store(db, pool_size)
-    clock = ShiftedClock() if enable_admin else time.time  # the admin API may move the clock ahead
-    settings = Settings(transition_delay=transition_delay, registry=registry_settings, registry_lease=registry_lease)
-    app = Server(
-        Service(store, settings, clock),
-        auth,
-        worker=worker,
-        test_controls=enable_admin,
-        upstream=forward_to,
-        console=console == "on",
-    )
-    _log_registry(registry_settings)
-    logging.getLogger("smimages").info("serving on http://%s:%d with %s", host, port, store.display_url)
-    if forward_to is not None:
-        logging.getLogger("smimages").info("other SageMaker operations go to the upstream %s", forward_to.url)
-    if console == "on":
-        logging.getLogger("smimages").info("web console at http://%s:%d/", host, port)
-    if enable_admin:
-        logging.getLogger("smimages").warning("the unauthenticated admin API is enabled under /_smimages/")
-    httpserver.run(
-        app,
-        host=host,
-        port=port,
-        lifespan="on",
-        timeout_graceful_shutdown=10,
-        limit_concurrency=max_connections,
-        timeout_keep_alive=5,
-        request_timeout=request_timeout,
-    )
-    store.dispose()
+    with _listen(host, port) as sock:  # first: a port in use is said before anything slow
+        store = _open_store(db, pool_size)
+        clock = ShiftedClock() if enable_admin else time.time  # the admin API may move the clock ahead
+        settings = Settings(
+            transition_delay=transition_delay, registry=registry_settings, registry_lease=registry_lease
+        )
+        app = Server(
+            Service(store, settings, clock),
+            auth,
+            worker=worker,
+            test_controls=enable_admin,
+            upstream=forward_to,
+            console=console == "on",
+        )
+        _log_registry(registry_settings)
+        bound = f"[{host}]" if ":" in host else host
+        url = f"http://{bound}:{sock.getsockname()[1]}"
+        logging.getLogger("smimages").info("serving on %s with %s", url, store.display_url)
+        if forward_to is not None:
+            logging.getLogger("smimages").info("other SageMaker operations go to the upstream %s", forward_to.url)
+        if console == "on":
+            logging.getLogger("smimages").info("web console at %s/", url)
+        if enable_admin:
+            logging.getLogger("smimages").warning("the unauthenticated admin API is enabled under /_smimages/")
+        try:
+            httpserver.run(
+                app,
+                sock,
+                lifespan="on",
+                timeout_graceful_shutdown=10,
+                limit_concurrency=max_connections,
+                timeout_keep_alive=5,
+                request_timeout=request_timeout,
+            )
+        finally:
+            store.dispose()
 
 
 @main.command()
 @_db_option
 @_pool_option
-@click.option(
-    "--log-level",
-    envvar="SMIMAGES_LOG_LEVEL",
-    default="info",
-    show_default=True,
-    show_envvar=True,
-    type=click.Choice(["debug", "info", "warning", "error"]),
-)
+@_log_options("start, stop, and failed passes")
 @_registry_options
-def worker(db: str | None, pool_size: int, log_level: str, registry_lease: float | None, **registry: Any) -> None:
+def worker(
+    db: str | None,
+    pool_size: int,
+    log_level: str,
+    library_log_level: str,
+    registry_lease: float | None,
+    **registry: Any,
+) -> None:
     """Run background jobs (lifecycle transitions, registry checks) for servers started with --no-worker, until
-    SIGINT/SIGTERM. Give it the same --registry-* settings as the servers."""
+    SIGINT/SIGTERM. Give it the same --registry-* settings as the servers. It never creates or migrates a
+    database."""
     from .operations.service import Service, Settings
     from .worker import TransitionWorker
 
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    _configure_logging(log_level, library_log_level)
     registry_settings = _registry_settings(**registry)
-    store = _open_store(db, pool_size)
+    store = _open_store(db, pool_size, create=False)
     logging.getLogger("smimages").info("worker running on %s", store.display_url)
     _log_registry(registry_settings)
     settings = Settings(registry=registry_settings, registry_lease=registry_lease)
@@ -387,8 +522,10 @@ def worker(db: str | None, pool_size: int, log_level: str, registry_lease: float
 
 @main.command()
 @_db_option
-def migrate(db: str | None) -> None:
-    """Apply database migrations and exit."""
+@_log_options("a created catalog")
+def migrate(db: str | None, log_level: str, library_log_level: str) -> None:
+    """Create the catalog's tables, or bring them to this release's schema, and exit."""
+    _configure_logging(log_level, library_log_level)
     store = _open_store(db)
     click.echo(f"database is at schema revision {store.revision()}")
     store.dispose()
@@ -404,18 +541,25 @@ def migrate(db: str | None) -> None:
     show_default=True,
     help="File to write the catalog document to (- for standard output).",
 )
-def export_catalog(db: str | None, output: str) -> None:
-    """Write the whole catalog (every account and region) as one JSON document."""
+@_log_options("none but errors")
+def export_catalog(db: str | None, output: str, log_level: str, library_log_level: str) -> None:
+    """Write the whole catalog (every account and region) as one JSON document. It never creates or migrates a
+    database."""
     from . import snapshot
 
-    store = _open_store(db)
-    text = snapshot.dumps(snapshot.export_state(store))
-    store.dispose()
+    _configure_logging(log_level, library_log_level)
+    store = _open_store(db, create=False)
+    try:
+        text = snapshot.dumps(snapshot.export_state(store))
+    finally:
+        store.dispose()
     if output == "-":
         sys.stdout.write(text)
-    else:
-        with open(output, "w") as out:
-            out.write(text)
+        return
+    try:
+        Path(output).write_text(text)
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {output}: {exc.strerror or exc}; choose another -o") from None
 
 
 @main.command("import")
@@ -424,12 +568,15 @@ def export_catalog(db: str | None, output: str) -> None:
 @click.option(
     "--replace", is_flag=True, help="Delete the catalog the database holds first (otherwise it must be empty)."
 )
-def import_catalog(db: str | None, source: str, replace: bool) -> None:
-    """Load a catalog document written by `smimages export` (or by hand; docs/testing.md)."""
+@_log_options("a created catalog")
+def import_catalog(db: str | None, source: str, replace: bool, log_level: str, library_log_level: str) -> None:
+    """Load a catalog document written by `smimages export` (or by hand; docs/testing.md) into the catalog --db
+    names, creating it if needed."""
     import json
 
     from . import snapshot
 
+    _configure_logging(log_level, library_log_level)
     try:
         document = json.loads(sys.stdin.read() if source == "-" else Path(source).read_text())
     except (OSError, ValueError) as exc:
@@ -437,6 +584,10 @@ def import_catalog(db: str | None, source: str, replace: bool) -> None:
     store = _open_store(db)
     try:
         count = snapshot.import_state(store, document, time.time(), replace=replace)
+    except snapshot.CatalogNotEmpty as exc:
+        raise click.ClickException(
+            f"{exc} ({store.display_url}): add --replace to replace what it holds, or import into an empty database"
+        ) from None
     except snapshot.SnapshotError as exc:
         raise click.ClickException(str(exc)) from None
     finally:

@@ -4,6 +4,7 @@ import asyncio
 import functools
 import gc
 import logging
+import socket
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -371,12 +372,35 @@ def options(request_timeout: float = DEFAULT_REQUEST_TIMEOUT) -> dict[str, Any]:
     }
 
 
-def run(app: Callable[..., Any], request_timeout: float = DEFAULT_REQUEST_TIMEOUT, **config: Any) -> None:
-    """uvicorn.run(app, **config) with options(request_timeout).
+def listen(host: str, port: int, backlog: int = 2048) -> socket.socket:
+    """A TCP socket bound to host:port (0: a free port) and listening, as uvicorn would make it; the OSError of a
+    port in use, an address not of this machine or an unresolvable name is the caller's to explain."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(backlog)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def run(
+    app: Callable[..., Any], sock: socket.socket, request_timeout: float = DEFAULT_REQUEST_TIMEOUT, **config: Any
+) -> None:
+    """Serves `app` with uvicorn (uvicorn.Config(app, **config) and options(request_timeout)) on a listening socket
+    (listen()), until SIGINT or SIGTERM; uvicorn re-raises the signal once it has shut down gracefully, and the
+    KeyboardInterrupt of a SIGINT is the normal end then. Before the server started, it is left to the caller.
 
     What was built before it (the botocore model, SQLAlchemy's statements, the imported modules) lives as long as the
     server, so it is first left out of the garbage collector's full passes, which would otherwise walk it again and
     again (about 5 % of a Describe's instructions)."""
     gc.collect()
     gc.freeze()
-    uvicorn.run(app, **config, **options(request_timeout))
+    server = uvicorn.Server(uvicorn.Config(app, **config, **options(request_timeout)))
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        if not server.started:
+            raise

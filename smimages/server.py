@@ -142,6 +142,7 @@ class Server:
                 if self.forwarder is not None and self.app.upstream is not None:
                     self.forwarder.shutdown(wait=True)
                     self.app.upstream.close()
+                logging.getLogger("smimages").info("stopped: every request answered")
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 

@@ -36,6 +36,10 @@ class SnapshotError(ValueError):
     """A document that is not a catalog this smimages can import (the message says where)."""
 
 
+class CatalogNotEmpty(SnapshotError):
+    """An import that does not replace the catalog, into one that holds something."""
+
+
 def export_state(store: CatalogStore) -> dict[str, Any]:
     """The catalog as a JSON-ready dict; rows in creation order, so an import keeps every ordering. The rows are
     read in one snapshot (SQLite: one transaction; PostgreSQL: REPEATABLE READ), whatever writers do."""
@@ -82,7 +86,7 @@ def import_state(store: CatalogStore, document: dict[str, Any], now: float, repl
             if replace:
                 tx.clear()
             elif not tx.is_empty():
-                raise SnapshotError("the catalog is not empty (replace it, or import into an empty database)")
+                raise CatalogNotEmpty("the catalog is not empty")
             tx.insert_catalog(entries, configs)
     except Conflict as exc:
         raise SnapshotError(f"the document breaks a uniqueness rule of the catalog: {exc}") from None

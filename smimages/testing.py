@@ -84,6 +84,49 @@ def request_headers(headers: Any) -> dict[str, str]:
     return {name: value.decode() if isinstance(value, bytes) else value for name, value in pairs}
 
 
+def _waiter_on_clock(get_waiter: Callable[[str], Any], advance: Callable[[float], Any], aio: bool, name: str) -> Any:
+    """get_waiter of a client bound to an in-process service: where the waiter would sleep its delay between two
+    polls, the service's clock moves by that delay instead (botocore is told to sleep 0 s), so wait() returns as soon
+    as what it waits for is due, in no real time. time.sleep itself is untouched."""
+    waiter = get_waiter(name)
+    poll, wait = waiter._operation_method, waiter.wait
+    state = {"delay": 0.0, "polled": False}
+
+    def next_poll() -> None:
+        if state["polled"]:
+            advance(state["delay"])
+        state["polled"] = True
+
+    def begin(kwargs: dict[str, Any]) -> dict[str, Any]:
+        config = dict(kwargs.pop("WaiterConfig", None) or {})
+        state["delay"], state["polled"] = config.get("Delay", waiter.config.delay), False
+        return {**config, "Delay": 0}
+
+    if aio:
+
+        async def poll_aio(**request: Any) -> Any:
+            next_poll()
+            return await poll(**request)
+
+        async def wait_aio(**kwargs: Any) -> None:
+            config = begin(kwargs)
+            await wait(WaiterConfig=config, **kwargs)
+
+        waiter._operation_method, waiter.wait = poll_aio, wait_aio
+        return waiter
+
+    def poll_sync(**request: Any) -> Any:
+        next_poll()
+        return poll(**request)
+
+    def wait_sync(**kwargs: Any) -> None:
+        config = begin(kwargs)
+        wait(WaiterConfig=config, **kwargs)
+
+    waiter._operation_method, waiter.wait = poll_sync, wait_sync
+    return waiter
+
+
 class InProcess(Control):
     """A Service answered in-process: clients made by `client()`, or caught by an active mock, send requests
     through App.handle (parse, authenticate, validate, dispatch, serialize) without a socket or a thread hop. Its
@@ -169,6 +212,10 @@ class InProcess(Control):
             "before-send.sagemaker",
             self._send_aio if aio else self._send,  # type: ignore[arg-type]
             unique_id=_SEND_HOOK_ID,
+        )
+        # an instance attribute in front of the client class's method: a later binding replaces it
+        client.get_waiter = functools.partial(  # type: ignore[method-assign]
+            _waiter_on_clock, type(client).get_waiter.__get__(client), self.advance, aio
         )
         signer = getattr(client, "_request_signer", None)
         if signer is not None and getattr(signer, "_credentials", False) is None:
@@ -367,7 +414,6 @@ class ServerThread(Control):
         return f"http://{self.host}:{self.port}"
 
     def start(self, timeout: float = 30.0) -> ServerThread:
-        import socket
         import time
 
         import uvicorn
@@ -383,9 +429,7 @@ class ServerThread(Control):
         self.app = Server(service, self._config["auth"], test_controls=True, console=self._config["console"])
         assert self.app.control is not None
         super().__init__(service, self.app.control.faults, self.app.in_turn)
-        sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET)
-        sock.bind((self.host, 0))
-        sock.listen(128)
+        sock = httpserver.listen(self.host, 0, backlog=128)
         self.port = sock.getsockname()[1]
         self._server = uvicorn.Server(uvicorn.Config(self.app, lifespan="on", **httpserver.options()))
         self._thread = threading.Thread(

@@ -4,8 +4,10 @@ from .engine import DEFAULT_POOL_SIZE, Store, default_url, open_store
 from .images import JOINED_IMAGE_COLUMNS
 from .interface import (
     Aborted,
+    BadDatabaseURL,
     Busy,
     CatalogEntry,
+    CatalogMissing,
     CatalogStore,
     CatalogTx,
     Claimed,
@@ -13,6 +15,7 @@ from .interface import (
     Conflict,
     Disconnected,
     SchemaTooNew,
+    SchemaTooOld,
     StoreError,
     Unavailable,
 )
@@ -26,8 +29,10 @@ __all__ = [
     "SHOWN_VERSION_COLUMNS",
     "VERSION_MEMBERS",
     "Aborted",
+    "BadDatabaseURL",
     "Busy",
     "CatalogEntry",
+    "CatalogMissing",
     "CatalogStore",
     "CatalogTx",
     "Claimed",
@@ -35,6 +40,7 @@ __all__ = [
     "Conflict",
     "Disconnected",
     "SchemaTooNew",
+    "SchemaTooOld",
     "Store",
     "StoreError",
     "Unavailable",

@@ -18,11 +18,20 @@ from alembic.script import ScriptDirectory
 from platformdirs import user_data_dir
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.pool import ConnectionPoolEntry, NullPool, Pool, StaticPool
 
 from . import errors
 from .fastpath import DriverLookups, Lookups, PlainLookups, ThreadReaders
-from .interface import Aborted, Disconnected, SchemaTooNew
+from .interface import (
+    Aborted,
+    BadDatabaseURL,
+    CatalogMissing,
+    Disconnected,
+    SchemaTooNew,
+    SchemaTooOld,
+    Unavailable,
+)
 from .transaction import Transaction
 
 if TYPE_CHECKING:
@@ -45,29 +54,86 @@ def _sqlite_engine(url: URL, poolclass: type[Pool] | None) -> Engine:
     return engine
 
 
-def _engine(url: str, pool_size: int) -> Engine:
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        memory = _in_memory(parsed)
+_URL_FORMS = "sqlite:///path/state.db, sqlite:// (in memory) or postgresql://user@host:port/db"
+
+
+def _parse_url(url: str) -> URL:
+    """The URL of a database smimages can open: SQLite (a file path made absolute) or PostgreSQL through psycopg.
+    Anything else is a BadDatabaseURL whose message says what to write instead."""
+    try:
+        parsed = make_url(url)
+        port = parsed.port
+    except (ArgumentError, ValueError):
+        if "://" in url:  # never echoed: it may hold a password
+            raise BadDatabaseURL(f"the database URL cannot be parsed: write it as {_URL_FORMS}") from None
+        raise BadDatabaseURL(
+            f"{url!r} is not a database URL: for a SQLite file write sqlite:///{url}, or else postgresql://..."
+        ) from None
+    shown = parsed.render_as_string(hide_password=True)
+    if port is not None and not 0 < port < 65536:
+        raise BadDatabaseURL(f"{shown} has no valid port: use a number from 1 to 65535, or none for 5432")
+    backend = parsed.drivername.partition("+")[0]
+    if backend == "postgres":
+        fixed = parsed.set(drivername="postgresql").render_as_string(hide_password=True)
+        raise BadDatabaseURL(f"postgres:// is not a SQLAlchemy scheme: use postgresql:// ({fixed})")
+    if parsed.drivername in ("sqlite", "sqlite+pysqlite"):
+        if parsed.host:
+            path = "/".join(part for part in (parsed.host, parsed.database) if part)
+            raise BadDatabaseURL(
+                f"{shown} names no file (the path goes after three slashes): write sqlite:///{path} for a "
+                "relative path, sqlite:////abs/path.db for an absolute one, or sqlite:// for a database in memory"
+            )
+        if _in_memory(parsed):
+            return parsed
+        return parsed.set(database=str(Path(cast(str, parsed.database)).expanduser().absolute()))
+    if parsed.drivername in ("postgresql", "postgresql+psycopg"):
+        return parsed
+    driver = f"{parsed.drivername}:// is" if backend in ("sqlite", "postgresql") else f"{backend}:// databases are"
+    raise BadDatabaseURL(f"{driver} not supported: use {_URL_FORMS}")
+
+
+def _engine(url: URL, pool_size: int, create: bool) -> Engine:
+    """An engine for a parsed URL; a SQLite file's folder is made when `create` (else the file must exist)."""
+    if url.get_backend_name() == "sqlite":
+        memory = _in_memory(url)
         if not memory:
-            # a file database: _in_memory is false, so the URL names one
-            Path(cast(str, parsed.database)).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        return _sqlite_engine(parsed, StaticPool if memory else None)
-    # A pool as large as the request threads (executor_for): reads take connections of their own (_postgres_readers),
+            _sqlite_file(Path(cast(str, url.database)), create)
+        return _sqlite_engine(url, StaticPool if memory else None)
+    # A pool as large as the request threads (executor_for): reads take connections of their own (Store's readers),
     # so a server holds at most 2 x pool_size connections.
-    return _postgres_engine(parsed, pool_size=pool_size, max_overflow=0)
+    return _postgres_engine(url, pool_size=pool_size, max_overflow=0)
 
 
 def _postgres_engine(url: URL, **options: Any) -> Engine:
     """A PostgreSQL engine on psycopg. No pool_pre_ping (a round trip per transaction): a connection found dead makes
     its transaction fail as Aborted, which is run again on a fresh one. Named in pg_stat_activity unless the URL
     names it."""
-    if url.drivername == "postgresql":
-        url = url.set(drivername="postgresql+psycopg")
+    url = url.set(drivername="postgresql+psycopg")
     connect_args = {} if "application_name" in url.query else {"application_name": "smimages"}
-    engine = create_engine(url, connect_args=connect_args, **options)
+    try:
+        engine = create_engine(url, connect_args=connect_args, **options)
+    except (ArgumentError, NoSuchModuleError, TypeError) as exc:  # e.g. a query parameter psycopg does not take
+        raise BadDatabaseURL(f"{url.render_as_string(hide_password=True)}: {errors.first_line(exc)}") from None
     errors.install(engine)
     return engine
+
+
+def _sqlite_file(path: Path, create: bool) -> None:
+    """Makes a new SQLite file's folder (SQLite makes the file), or checks that the file exists."""
+    if path.is_dir():
+        raise BadDatabaseURL(f"{path} is a folder: name a file in it, e.g. sqlite:///{path / 'smimages.db'}")
+    if not create:
+        if not path.is_file():
+            raise CatalogMissing(f"there is no database file {path}")
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise Unavailable(
+            f"cannot create the database's folder {path.parent}",
+            exc.strerror or str(exc),
+            "choose a database path in a folder this user can write to",
+        ) from None
 
 
 def _sqlite_pragmas(engine: Engine, memory: bool) -> None:
@@ -125,15 +191,17 @@ class Store:
     With `fast` (the default) per-request lookups run on the driver's cursor and SQLite files' reads on per-thread
     connections (smimages/store/fastpath.py); without, both take the plain SQLAlchemy path."""
 
-    def __init__(self, url: str, pool_size: int = DEFAULT_POOL_SIZE, fast: bool = True):
+    def __init__(self, url: str, pool_size: int = DEFAULT_POOL_SIZE, fast: bool = True, create: bool = True):
         self.url = url
-        self.engine = _engine(url, pool_size)
+        parsed = _parse_url(url)
+        self.engine = _engine(parsed, pool_size, create)
         self.dialect = self.engine.dialect.name
         self.locking = self.dialect == "postgresql"
         self.memory = self.dialect == "sqlite" and _in_memory(self.engine.url)  # one connection holds the catalog
         self.serial = self.dialect == "sqlite"  # one writer: requests take turns rather than queue on a pool
         self.connections = pool_size
-        self.display_url = self.engine.url.render_as_string(hide_password=True)
+        self.display_url = parsed.render_as_string(hide_password=True)
+        self.created = False  # whether open_store created the catalog
         self._lookups: Lookups = DriverLookups() if fast else PlainLookups()
         # Under READ COMMITTED every statement sees its own snapshot anyway, so a read-only transaction
         # buys nothing on PostgreSQL: reads run in autocommit, saving the BEGIN and COMMIT round trips.
@@ -189,7 +257,7 @@ class Store:
                 raise
             raise Aborted(str(exc)) from None
 
-    def _alembic(self, conn: Connection) -> Config:
+    def _alembic(self, conn: Connection | None) -> Config:
         config = Config()
         config.set_main_option("script_location", "smimages.store:migrations")
         config.attributes["connection"] = conn
@@ -201,7 +269,8 @@ class Store:
             return MigrationContext.configure(conn).get_current_revision()
 
     def migrate(self) -> str | None:
-        """Brings the schema to the newest revision this smimages knows; refuses a newer database.
+        """Brings the schema to the newest revision this smimages knows; refuses a newer database. Returns the
+        revision the database was at before (None: it held no catalog, and now holds an empty one).
 
         Safe to run from several processes at once: they take turns (an advisory lock on PostgreSQL,
         BEGIN IMMEDIATE on SQLite), and DDL is transactional on both, so a failed upgrade leaves nothing."""
@@ -212,15 +281,22 @@ class Store:
                 if self.dialect == "postgresql":
                     conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
                 current = MigrationContext.configure(conn).get_current_revision()
-                script = ScriptDirectory.from_config(config)
-                if current is not None and not _known(script, current):
-                    raise SchemaTooNew(
-                        f"The database schema is at revision {current}, which this smimages does not know; "
-                        f"it was migrated by a newer release (this one knows up to {script.get_current_head()}). "
-                        "Upgrade smimages, or point --db at another database."
-                    )
+                _refuse_newer(ScriptDirectory.from_config(config), current)
                 command.upgrade(config, "head")
-            return script.get_current_head()
+            return current
+
+    def check(self) -> None:
+        """Refuses a database that holds no catalog at this smimages' newest schema, without changing it."""
+        current = self.revision()
+        if current is None:
+            raise CatalogMissing(f"{self.display_url} holds no smimages catalog (its tables were never created)")
+        script = ScriptDirectory.from_config(self._alembic(None))
+        _refuse_newer(script, current)
+        if current != script.get_current_head():
+            raise SchemaTooOld(
+                f"The database schema is at revision {current}, older than this smimages' "
+                f"({script.get_current_head()}). Migrate it first: smimages migrate --db URL."
+            )
 
     def dispose(self) -> None:
         """Closes the database connections (once no transaction runs any more)."""
@@ -241,12 +317,32 @@ def _schema_template() -> Store:
     return template
 
 
-def open_store(url: str, pool_size: int = DEFAULT_POOL_SIZE, fast: bool = True) -> Store:
-    """The one way to open a catalog: a store at the newest schema (an in-memory one copies a migrated template)."""
-    store = Store(url, pool_size, fast)
-    if not store.memory:
-        store.migrate()
-        return store
+def open_store(url: str, pool_size: int = DEFAULT_POOL_SIZE, fast: bool = True, create: bool = True) -> Store:
+    """The one way to open a catalog: a store at the newest schema (an in-memory one copies a migrated template).
+
+    With `create`, a missing database (a SQLite file, its folder, or the tables of an empty database) is created
+    and an older one migrated, and `store.created` says whether it was. Without, nothing is created or changed: a
+    missing catalog is CatalogMissing and one at an older schema SchemaTooOld."""
+    store = Store(url, pool_size, fast, create)
+    try:
+        if not create:
+            if store.memory:
+                raise CatalogMissing("sqlite:// is a new, empty database in memory: name a file or PostgreSQL")
+            store.check()
+        elif not store.memory:
+            store.created = store.migrate() is None
+        else:
+            _copy_template(store)
+    except Unavailable as exc:
+        store.dispose()
+        raise type(exc)(f"cannot open {store.display_url}: {exc.reason}", exc.detail, exc.fix) from None
+    except BaseException:
+        store.dispose()
+        raise
+    return store
+
+
+def _copy_template(store: Store) -> None:
     with _template_lock:  # the template's one connection serves one copy at a time
         source = _schema_template().engine.raw_connection()
         target = store.engine.raw_connection()
@@ -255,11 +351,15 @@ def open_store(url: str, pool_size: int = DEFAULT_POOL_SIZE, fast: bool = True) 
         finally:
             target.close()
             source.close()
-    return store
 
 
-def _known(script: ScriptDirectory, revision: str) -> bool:
-    return any(known.revision == revision for known in script.walk_revisions())
+def _refuse_newer(script: ScriptDirectory, revision: str | None) -> None:
+    if revision is not None and not any(known.revision == revision for known in script.walk_revisions()):
+        raise SchemaTooNew(
+            f"The database schema is at revision {revision}, which this smimages does not know; "
+            f"it was migrated by a newer release (this one knows up to {script.get_current_head()}). "
+            "Upgrade smimages, or point --db at another database."
+        )
 
 
 def default_url() -> str:

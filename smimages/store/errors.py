@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from typing import Any
 
 from sqlalchemy import Engine, event
 from sqlalchemy.engine import ExceptionContext
 
-from .interface import Aborted, Busy, Conflict, Disconnected, StoreError, Unavailable
+from .interface import Aborted, BadDatabaseURL, Busy, Conflict, Disconnected, StoreError, Unavailable
 
 # PostgreSQL SQLSTATEs by what they mean to a caller
 _ABORTED = {"40001", "40P01"}  # serialization failure, deadlock: the transaction was rolled back
@@ -29,28 +30,69 @@ _SQLITE = {
     "SQLITE_CORRUPT": Unavailable,
     "SQLITE_NOTADB": Unavailable,
 }
-_SQLITE_REASONS = {
-    "SQLITE_FULL": "the database's disk is full",
-    "SQLITE_READONLY": "the database is read-only",
-    "SQLITE_IOERR": "the database file cannot be read or written",
-    "SQLITE_CANTOPEN": "the database file cannot be opened",
-    "SQLITE_PERM": "the database file cannot be opened",
-    "SQLITE_CORRUPT": "the database file is corrupt",
-    "SQLITE_NOTADB": "the file is not a SQLite database",
+_UNWRITABLE = "make the file and its folder writable by this user, or choose another database"
+_SQLITE_REASONS = {  # result code: (reason, fix)
+    "SQLITE_FULL": ("the database's disk is full", "free some space on it"),
+    "SQLITE_READONLY": ("the database is read-only", _UNWRITABLE),
+    "SQLITE_IOERR": ("the database file cannot be read or written", _UNWRITABLE),
+    "SQLITE_CANTOPEN": ("the database file cannot be opened", _UNWRITABLE),
+    "SQLITE_PERM": ("the database file cannot be opened", _UNWRITABLE),
+    "SQLITE_CORRUPT": ("the database file is corrupt", "restore it from a backup, or choose another database"),
+    "SQLITE_NOTADB": ("the file is not a SQLite database", "check the path in the database URL"),
 }
+# Why libpq could not open a connection, by its message: (pattern, reason, fix)
+_CONNECT_FAILURES = [
+    (
+        r"failed to resolve host|could not translate host name",
+        "the database host is unknown",
+        "check the host name in the database URL",
+    ),
+    (
+        r"Connection refused",
+        "nothing accepts connections at the database's host and port",
+        "start PostgreSQL there, or check the host and port in the database URL",
+    ),
+    (
+        r'database "[^"]*" does not exist',
+        "the database does not exist",
+        "create it (createdb), or check the database name in the URL",
+    ),
+    (
+        r'role "[^"]*" does not exist',
+        "the database user does not exist",
+        "create it (createuser), or check the user name in the URL",
+    ),
+    (
+        r"password authentication failed|no password supplied",
+        "the database refused the credentials",
+        "check the password (in the URL, PGPASSWORD or ~/.pgpass)",
+    ),
+    (
+        r"no pg_hba\.conf entry",
+        "the database server does not accept connections from this client",
+        "allow it in pg_hba.conf, or connect as another user",
+    ),
+    (
+        r"timeout expired",
+        "the database server did not answer in time",
+        "check the host and port in the database URL, and any firewall on the way",
+    ),
+]
 
 
 def translate(error: BaseException) -> StoreError | None:
     """The store exception a driver error stands for, or None for one that is a bug (left to surface as it is)."""
     if isinstance(error, StoreError):
         return error
-    detail = _first_line(error)
+    detail = first_line(error)
     if isinstance(error, sqlite3.Error):
         return _sqlite(error, detail)
     sqlstate = getattr(error, "sqlstate", None)
     if sqlstate is None and type(error).__module__.startswith("psycopg"):
         if type(error).__name__ in ("OperationalError", "InterfaceError"):
-            return Disconnected("the database cannot be reached", detail)
+            return _unreachable(detail)
+        if type(error).__name__ == "ProgrammingError" and detail.startswith("invalid connection option"):
+            return BadDatabaseURL(f"the database URL has an {detail}: remove that query parameter")
         return None
     if sqlstate is None:
         return None
@@ -81,10 +123,20 @@ def _sqlite(error: sqlite3.Error, detail: str) -> StoreError | None:
         return None
     if kind is Busy:
         return Busy(detail)
-    return Unavailable(_SQLITE_REASONS[base], detail)
+    reason, fix = _SQLITE_REASONS[base]
+    return Unavailable(reason, detail, fix)
 
 
-def _first_line(error: BaseException) -> str:
+def _unreachable(detail: str) -> Disconnected:
+    """A connection libpq could not open (or lost), with the reason and the fix its message points to."""
+    detail = " ".join(detail.removeprefix("connection failed: ").split())  # libpq pads "FATAL:  ..."
+    for pattern, reason, fix in _CONNECT_FAILURES:
+        if re.search(pattern, detail):
+            return Disconnected(reason, detail, fix)
+    return Disconnected("the database cannot be reached", detail)
+
+
+def first_line(error: BaseException) -> str:
     text = str(error).strip()
     return text.splitlines()[0] if text else type(error).__name__
 
@@ -96,7 +148,7 @@ def install(engine: Engine) -> None:
     def _translated(context: ExceptionContext) -> Any:
         mapped = translate(context.original_exception)
         if mapped is None and context.is_disconnect:
-            mapped = Disconnected("the database connection was lost", _first_line(context.original_exception))
+            mapped = Disconnected("the database connection was lost", first_line(context.original_exception))
         if mapped is not None:
             raise mapped from None
         return None

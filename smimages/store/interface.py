@@ -31,12 +31,14 @@ class Busy(StoreError):
 
 class Unavailable(StoreError):
     """The database cannot serve now: unreachable or lost, read-only, out of disk. `reason` names which, in words a
-    person can act on."""
+    person can act on; `fix`, when known, what to do about it."""
 
-    def __init__(self, reason: str, detail: str = ""):
-        super().__init__(f"{reason}: {detail}" if detail else reason)
+    def __init__(self, reason: str, detail: str = "", fix: str = ""):
+        text = f"{reason}: {detail}" if detail else reason
+        super().__init__(f"{text}; {fix}" if fix else text)
         self.reason = reason
         self.detail = detail
+        self.fix = fix
 
 
 class Disconnected(Unavailable):
@@ -45,6 +47,19 @@ class Disconnected(Unavailable):
 
 class SchemaTooNew(StoreError):
     """The database was migrated by a newer smimages than this one."""
+
+
+class SchemaTooOld(StoreError):
+    """The database was migrated by an older smimages, and the caller may not migrate it."""
+
+
+class BadDatabaseURL(StoreError):
+    """The database URL is malformed or names a database smimages does not support; the message says what to write."""
+
+
+class CatalogMissing(StoreError):
+    """There is no catalog where the URL points (no file, or a database never migrated), and the caller may not
+    create one."""
 
 
 @dataclass(frozen=True)

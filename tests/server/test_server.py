@@ -72,7 +72,7 @@ def test_clean_shutdown_and_request_log_lines(server_factory, db, sig, level):
     out = server.stop(sig)
     # uvicorn finishes the graceful shutdown, then re-raises the signal so supervisors see why it stopped
     assert server.proc.returncode in (0, -sig), out
-    assert "Application shutdown complete" in out
+    assert "INFO smimages: stopped: every request answered" in out
     assert len([line for line in out.splitlines() if "CreateImage 200 " in line]) == (level == "debug")
     assert any(line.rstrip().endswith("ms") and "DescribeImage 400 " in line for line in out.splitlines())
     with sqlite3.connect(db.removeprefix("sqlite:///")) as conn:

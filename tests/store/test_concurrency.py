@@ -217,7 +217,7 @@ def test_connections_cut_by_the_database_cost_no_failed_request(postgres):
     sm.create_image(ImageName="img", RoleArn=ROLE)
     with ThreadPoolExecutor(4) as pool:  # several pooled connections
         list(pool.map(lambda _: service.client().describe_image(ImageName="img"), range(8)))
-    cut = postgres.conn.execute(
+    cut = postgres.execute(
         "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'cut-test'"
     ).fetchone()[0]
     assert cut >= 1

@@ -3,11 +3,12 @@ PostgreSQL schemas."""
 
 import datetime
 import os
+import re
+import secrets
 import subprocess
 import sys
 import time
 import urllib.request
-import uuid
 from pathlib import Path
 
 from smimages.net import free_port
@@ -138,27 +139,30 @@ class MotoServer:
 
 
 class PostgresRun:
-    """Schemas of this test run's own in the test PostgreSQL database, dropped at the end.
+    """Schemas of this test run's own in the test PostgreSQL database, every one dropped when the run ends, whether its
+    tests passed, failed or were interrupted.
 
     Creating tables costs ~80 ms on PostgreSQL, so in-process tests share one migrated schema that is emptied
     (rows deleted, id sequences restarted) before each test, which leaves it as a fresh migration does; tests
-    that need a schema to themselves (migrations, server processes) ask for a new, empty one."""
+    that need a schema to themselves (migrations, server processes) ask for a new, empty one.
+
+    A run holds a session advisory lock (RUN_LOCK, its id) for as long as it lives, and names its schemas
+    smimages_test_r<id>_<n>: a schema whose lock is free is a dead run's (killed before it could clean up), which
+    the next run to start drops. The run's connection is reopened, and the lock taken again, when a database
+    restart broke it."""
+
+    RUN_LOCK = 0x534D49  # "SMI": the first key of every run's advisory lock
+    _NAME = re.compile(r"smimages_test_r(\d+)_\d+")
 
     def __init__(self, url: str):
-        import psycopg
         from sqlalchemy.engine import make_url
 
         from smimages.store import Store
         from smimages.store.schema import metadata
 
         self.url = make_url(url)
-        self.conn = psycopg.connect(
-            self.url.set(drivername="postgresql").render_as_string(hide_password=False),
-            autocommit=True,
-            connect_timeout=3,
-        )
-        # a test that leaks a transaction fails the next one, instead of hanging it
-        self.conn.execute("SET lock_timeout = '10s'; SET synchronous_commit = off")
+        self.run_id = secrets.randbelow(2**31)
+        self.conn = self._connect()
         self._drop_abandoned()
         self.schemas: list[str] = []
         self.shared = self.schema()
@@ -172,19 +176,57 @@ class PostgresRun:
             + [f"SELECT setval(pg_get_serial_sequence('\"{shared}\".{name}', 'id'), 1, false)" for name in serials]
         )
 
+    def _connect(self):
+        import psycopg
+
+        conn = psycopg.connect(
+            self.url.set(drivername="postgresql").render_as_string(hide_password=False),
+            autocommit=True,
+            connect_timeout=3,
+        )
+        # a test that leaks a transaction fails the next one, instead of hanging it
+        conn.execute("SET lock_timeout = '10s'; SET synchronous_commit = off")
+        conn.execute("SELECT pg_advisory_lock(%s, %s)", (self.RUN_LOCK, self.run_id))
+        return conn
+
+    def execute(self, sql, params=None):
+        """Runs SQL on this run's connection, reopened first when it broke (a database restart, a terminated
+        backend); everything run here is safe to run again."""
+        import psycopg
+
+        if self.conn.broken or self.conn.closed:
+            self.conn = self._connect()
+        try:
+            return self.conn.execute(sql, params)
+        except psycopg.OperationalError:
+            if not (self.conn.broken or self.conn.closed):
+                raise
+            self.conn = self._connect()
+            return self.conn.execute(sql, params)
+
     def _drop_abandoned(self) -> None:
-        """Drops the schemas of runs that started over a day ago and were killed before cleaning up."""
+        """Drops the schemas of runs that died before cleaning up: those whose run's lock is free, and those named
+        the way earlier versions of this class named them (smimages_test_<epoch>_<hex>) that are over a day old."""
         cutoff = int(time.time()) - 86_400
-        rows = self.conn.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'smimages\\_test\\_%'")
-        for (name,) in rows.fetchall():
-            started = name.split("_")[2]
-            if started.isdigit() and int(started) < cutoff:
-                self.conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+        rows = self.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'smimages\\_test\\_%'").fetchall()
+        for (name,) in rows:
+            match = self._NAME.fullmatch(name)
+            if match is None:
+                started = name.split("_")[2]
+                if started.isdigit() and int(started) < cutoff:
+                    self.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+                continue
+            run = int(match[1])
+            if self.execute("SELECT pg_try_advisory_lock(%s, %s)", (self.RUN_LOCK, run)).fetchone()[0]:
+                try:
+                    self.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+                finally:
+                    self.execute("SELECT pg_advisory_unlock(%s, %s)", (self.RUN_LOCK, run))
 
     def schema(self) -> str:
         """The URL of a new, empty schema of the caller's own."""
-        name = f"smimages_test_{int(time.time())}_{uuid.uuid4().hex[:8]}"
-        self.conn.execute(f'CREATE SCHEMA "{name}"')
+        name = f"smimages_test_r{self.run_id}_{len(self.schemas)}"
+        self.execute(f'CREATE SCHEMA "{name}"')
         self.schemas.append(name)
         # commits skip the WAL flush wait, as SQLite :memory: does: the suite checks behavior, not durability
         options = f"-csearch_path={name} -csynchronous_commit=off"
@@ -192,10 +234,11 @@ class PostgresRun:
 
     def fresh(self) -> str:
         """The URL of the shared migrated schema, emptied as a new one is."""
-        self.conn.execute(self._reset.encode())
+        self.execute(self._reset.encode())
         return self.shared
 
     def close(self) -> None:
-        names = ", ".join(f'"{name}"' for name in self.schemas)
-        self.conn.execute(f"DROP SCHEMA {names} CASCADE")
+        """Drops every schema of this run (the lock goes with the connection)."""
+        for name in self.schemas:
+            self.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
         self.conn.close()
