@@ -19,4 +19,4 @@ async def app(scope, receive, send):
 
 
 if __name__ == "__main__":
-    httpserver.run(app, host="127.0.0.1", port=int(sys.argv[1]), lifespan="off")
+    httpserver.run(app, httpserver.listen("127.0.0.1", int(sys.argv[1])), lifespan="off")

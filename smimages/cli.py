@@ -266,6 +266,8 @@ class _Command(click.Command):
 
 
 class _Commands(click.Group):
+    """smimages' commands, each a _Command."""
+
     command_class = _Command
 
 

@@ -18,7 +18,7 @@ from alembic.script import ScriptDirectory
 from platformdirs import user_data_dir
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import ConnectionPoolEntry, NullPool, Pool, StaticPool
 
 from . import errors
@@ -67,7 +67,8 @@ def _parse_url(url: str) -> URL:
         if "://" in url:  # never echoed: it may hold a password
             raise BadDatabaseURL(f"the database URL cannot be parsed: write it as {_URL_FORMS}") from None
         raise BadDatabaseURL(
-            f"{url!r} is not a database URL: for a SQLite file write sqlite:///{url}, or else postgresql://..."
+            f"{url!r} is not a database URL: write sqlite:///{url} for a SQLite file "
+            "(postgresql://user@host:port/db for PostgreSQL)"
         ) from None
     shown = parsed.render_as_string(hide_password=True)
     if port is not None and not 0 < port < 65536:
@@ -110,10 +111,7 @@ def _postgres_engine(url: URL, **options: Any) -> Engine:
     names it."""
     url = url.set(drivername="postgresql+psycopg")
     connect_args = {} if "application_name" in url.query else {"application_name": "smimages"}
-    try:
-        engine = create_engine(url, connect_args=connect_args, **options)
-    except (ArgumentError, NoSuchModuleError, TypeError) as exc:  # e.g. a query parameter psycopg does not take
-        raise BadDatabaseURL(f"{url.render_as_string(hide_password=True)}: {errors.first_line(exc)}") from None
+    engine = create_engine(url, connect_args=connect_args, **options)
     errors.install(engine)
     return engine
 

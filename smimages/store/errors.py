@@ -84,7 +84,7 @@ def translate(error: BaseException) -> StoreError | None:
     """The store exception a driver error stands for, or None for one that is a bug (left to surface as it is)."""
     if isinstance(error, StoreError):
         return error
-    detail = first_line(error)
+    detail = _first_line(error)
     if isinstance(error, sqlite3.Error):
         return _sqlite(error, detail)
     sqlstate = getattr(error, "sqlstate", None)
@@ -136,7 +136,7 @@ def _unreachable(detail: str) -> Disconnected:
     return Disconnected("the database cannot be reached", detail)
 
 
-def first_line(error: BaseException) -> str:
+def _first_line(error: BaseException) -> str:
     text = str(error).strip()
     return text.splitlines()[0] if text else type(error).__name__
 
@@ -148,7 +148,7 @@ def install(engine: Engine) -> None:
     def _translated(context: ExceptionContext) -> Any:
         mapped = translate(context.original_exception)
         if mapped is None and context.is_disconnect:
-            mapped = Disconnected("the database connection was lost", first_line(context.original_exception))
+            mapped = Disconnected("the database connection was lost", _first_line(context.original_exception))
         if mapped is not None:
             raise mapped from None
         return None

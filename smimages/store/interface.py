@@ -259,7 +259,8 @@ class CatalogStore(Protocol):
 
     def transaction(self, write: bool = False, snapshot: bool = False) -> AbstractContextManager[CatalogTx]: ...
 
-    def migrate(self) -> str | None: ...
+    def migrate(self) -> str | None:
+        """Brings the schema to this release's; returns the revision it was at before (None: it was created)."""
 
     def revision(self) -> str | None: ...
 

@@ -302,10 +302,14 @@ async def scenario(sm):
         before = (await client.describe_image(ImageName="img"))["ImageStatus"]
         sm.advance(10)
         after = (await client.describe_image(ImageName="img"))["ImageStatus"]
+        await client.create_image(ImageName="waited", RoleArn="arn:aws:iam::123456789012:role/R")
+        waited = sm.now()
+        await client.get_waiter("image_created").wait(ImageName="waited", WaiterConfig={"Delay": 4})
+        waited = sm.now() - waited  # three polls 4 s apart: the clock moved, no real time passed
         try:
             await client.describe_image(ImageName="missing")
         except ClientError as exc:
-            return before, after, exc.response["Error"]["Code"]
+            return before, after, waited, exc.response["Error"]["Code"]
 
 with mock_sagemaker_images(transition_delay=10) as sm:
     print(asyncio.run(scenario(sm)))
@@ -336,4 +340,4 @@ def test_aiobotocore_clients_are_caught():
         env={**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"},
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "('CREATING', 'CREATED', 'ResourceNotFound')"
+    assert result.stdout.strip() == "('CREATING', 'CREATED', 12.0, 'ResourceNotFound')"

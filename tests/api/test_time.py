@@ -3,7 +3,7 @@
 import time
 from datetime import UTC
 
-import botocore.waiter
+import botocore.exceptions
 import pytest
 from botocore.exceptions import ClientError
 
@@ -65,11 +65,31 @@ def test_an_injected_clock(smimages, sagemaker_client):
 
 
 @pytest.mark.smimages(transition_delay=300)
-def test_a_waiter_whose_sleep_moves_the_clock(smimages, sagemaker_client, monkeypatch):
-    monkeypatch.setattr(botocore.waiter.time, "sleep", smimages.advance)
+def test_a_waiter_moves_the_mock_clock_instead_of_sleeping(smimages, sagemaker_client):
+    """image_created polls every 60 s: five polls later (300 s of the mock's time, no real time) it is CREATED."""
     sagemaker_client.create_image(ImageName="img", RoleArn=ROLE)
-    sagemaker_client.get_waiter("image_created").wait(ImageName="img")  # polls every 60 s of service time
+    start, started = time.monotonic(), smimages.now()
+    sagemaker_client.get_waiter("image_created").wait(ImageName="img")
+    assert time.monotonic() - start < 1
+    assert smimages.now() - started == 300
     assert sagemaker_client.describe_image(ImageName="img")["ImageStatus"] == "CREATED"
+
+
+@pytest.mark.smimages(transition_delay=300)
+def test_a_waiter_keeps_its_config_and_time_sleep_is_untouched(smimages):
+    """Delay and MaxAttempts of WaiterConfig hold (a waiter giving up too early still does, at once); the code under
+    test sleeping on its own sleeps in real time and leaves the mock's clock alone."""
+    client = smimages.client()  # bound explicitly, not through the class hook
+    client.create_image(ImageName="img", RoleArn=ROLE)
+    started = smimages.now()
+    with pytest.raises(botocore.exceptions.WaiterError, match="Max attempts exceeded"):
+        client.get_waiter("image_created").wait(ImageName="img", WaiterConfig={"Delay": 20, "MaxAttempts": 5})
+    assert smimages.now() - started == 80  # four waits between five polls
+    start = time.monotonic()
+    time.sleep(0.2)
+    assert time.monotonic() - start >= 0.2 and smimages.now() - started == 80
+    client.get_waiter("image_created").wait(ImageName="img", WaiterConfig={"Delay": 200})  # polls at 80, 280, 480
+    assert smimages.now() - started == 480 and client.describe_image(ImageName="img")["ImageStatus"] == "CREATED"
 
 
 def test_the_clock_only_moves_forward(smimages):

@@ -60,8 +60,8 @@ URL_MISTAKES = [
     pytest.param(
         "x.db",
         2,
-        f"Error: {DB_HINT}: 'x.db' is not a database URL: for a SQLite file write sqlite:///x.db, or else "
-        "postgresql://...",
+        f"Error: {DB_HINT}: 'x.db' is not a database URL: write sqlite:///x.db for a SQLite file "
+        "(postgresql://user@host:port/db for PostgreSQL)",
         id="bare-path",
     ),
     pytest.param(
