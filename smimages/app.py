@@ -10,12 +10,23 @@ from botocore.model import OperationModel, StructureShape
 
 from .auth import Anonymous, Authenticator
 from .context import RequestContext, new_request_id
-from .errors import INTERNAL_FAILURE, InternalFailure, ServiceError, UnknownOperationException
+from .errors import (
+    INTERNAL_FAILURE,
+    TEMPORARY_FAILURE,
+    InternalFailure,
+    ServiceError,
+    ServiceUnavailable,
+    UnknownOperationException,
+)
 from .operations import OPERATIONS, dispatch
 from .operations.service import CallPolicy, Service
 from .protocol.validate import validate
 from .protocol.wire import CONTENT_TYPE, error_body, operation_name, parse_body, serialize
 from .spec import operation_model
+from .store import Busy, Unavailable
+
+# why a request that met a lock held too long is answered 503 (the store's Busy)
+LOCKED = "a lock another database session holds was not released in time"
 
 log = logging.getLogger("smimages.request")
 
@@ -53,13 +64,17 @@ class App:
             payload = self._call(name, method, target, headers, body)
         except ServiceError as exc:
             error = exc
+        except Busy:  # the store logs these once per episode; the client backs off and retries
+            error = unavailable(LOCKED)
+        except Unavailable as exc:
+            error = unavailable(exc.reason)
         except Exception:
             log.exception("internal failure in %s (request %s)", name, request_id)
             error = InternalFailure(INTERNAL_FAILURE)
         status = 200 if error is None else error.status
         if error is not None:
             payload = error_body(error)
-            response_headers.append(("x-amzn-errortype", error.code))
+            response_headers += error_headers(error)
         # a served request is a debug line, a refused or failed one an info line
         log.log(
             logging.DEBUG if status == 200 else logging.INFO,
@@ -83,13 +98,21 @@ class App:
         return serialize(model.output_shape, result)
 
 
+def unavailable(reason: str) -> ServiceUnavailable:
+    """503 ServiceUnavailable with AWS's text, then the reason (a phrase) as a sentence of its own."""
+    return ServiceUnavailable(f"{TEMPORARY_FAILURE} {reason[:1].upper()}{reason[1:]}.")
+
+
 def refusal(error: ServiceError) -> Response:
     """An error answered before the request was read to its end; the connection is closed after it."""
     log.info("- %d %s", error.status, error.code)
-    headers = [
-        ("content-type", CONTENT_TYPE),
-        ("x-amzn-requestid", new_request_id()),
-        ("x-amzn-errortype", error.code),
-        ("connection", "close"),
-    ]
-    return Response(error.status, headers, error_body(error))
+    headers = [("content-type", CONTENT_TYPE), ("x-amzn-requestid", new_request_id()), *error_headers(error)]
+    return Response(error.status, [*headers, ("connection", "close")], error_body(error))
+
+
+def error_headers(error: ServiceError) -> list[tuple[str, str]]:
+    """The headers an error answer carries besides the content type and request id."""
+    headers = [("x-amzn-errortype", error.code)]
+    if error.retry_after is not None:
+        headers.append(("retry-after", str(error.retry_after)))
+    return headers

@@ -11,7 +11,20 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import click
 
 from .clock import ShiftedClock
-from .store import DEFAULT_POOL_SIZE, SchemaTooNew, Store, default_url, open_store
+from .store import (
+    DEFAULT_LOCK_TIMEOUT,
+    DEFAULT_POOL_SIZE,
+    DEFAULT_STATEMENT_TIMEOUT,
+    DatabaseOptions,
+    ReadOnly,
+    SchemaBehind,
+    SchemaTooNew,
+    Store,
+    Unavailable,
+    default_url,
+    display_url,
+    open_store,
+)
 
 if TYPE_CHECKING:
     from .registry import RegistrySettings
@@ -38,6 +51,38 @@ _pool_option = click.option(
     show_envvar=True,
     help="PostgreSQL connections this process keeps (serve also handles this many requests at once).",
 )
+
+
+_TIMEOUT_OPTIONS = [
+    click.option(
+        "--db-lock-timeout",
+        envvar="SMIMAGES_DB_LOCK_TIMEOUT",
+        default=DEFAULT_LOCK_TIMEOUT,
+        type=click.FloatRange(0),
+        show_default=True,
+        show_envvar=True,
+        metavar="SECONDS",
+        help="How long a statement waits for a lock another database session holds (a row lock on PostgreSQL, the "
+        "write lock on SQLite) before its request answers 503 ServiceUnavailable; 0: no limit.",
+    ),
+    click.option(
+        "--db-statement-timeout",
+        envvar="SMIMAGES_DB_STATEMENT_TIMEOUT",
+        default=DEFAULT_STATEMENT_TIMEOUT,
+        type=click.FloatRange(0),
+        show_default=True,
+        show_envvar=True,
+        metavar="SECONDS",
+        help="How long a PostgreSQL statement may run before it is cancelled and its request answers 503 "
+        "ServiceUnavailable; 0: no limit.",
+    ),
+]
+
+
+def _timeout_options(command: F) -> F:
+    for option in reversed(_TIMEOUT_OPTIONS):
+        command = option(command)
+    return command
 
 
 _REGISTRY_OPTIONS = [
@@ -160,11 +205,29 @@ def _log_registry(settings: "RegistrySettings") -> None:
         logging.getLogger("smimages").info("registry check on (mirrors: %s)", mirrors)
 
 
-def _open_store(db: str | None, pool_size: int = DEFAULT_POOL_SIZE) -> Store:
+# what a one-off command (migrate, export, import) runs with: it waits as long as the database makes it
+_PATIENT = DatabaseOptions(lock_timeout=0, statement_timeout=0)
+
+
+def _open_store(
+    db: str | None, pool_size: int = DEFAULT_POOL_SIZE, options: DatabaseOptions = _PATIENT, serving: bool = False
+) -> Store:
+    """The store, or one `Error:` line saying why the database cannot be used and what to do."""
+    url = db or default_url()
     try:
-        return open_store(db or default_url(), pool_size=pool_size)
-    except SchemaTooNew as exc:
+        return open_store(url, pool_size=pool_size, options=options)
+    except (SchemaTooNew, SchemaBehind) as exc:
         raise click.ClickException(str(exc)) from None
+    except ReadOnly as exc:
+        instead = ", or serve it read-only with --read-only" if serving else ""
+        raise click.ClickException(
+            f"the database {display_url(url)} cannot be written ({exc.detail}): make the file and its folder "
+            f"writable by this user{instead}."
+        ) from None
+    except Unavailable as exc:
+        raise click.ClickException(
+            f"cannot use the database {display_url(url)}: {exc.reason} ({exc.detail})."
+        ) from None
 
 
 @click.group()
@@ -236,6 +299,16 @@ def main() -> None:
     help="Open connections beyond which new requests are answered 503.",
 )
 @_pool_option
+@_timeout_options
+@click.option(
+    "--read-only",
+    envvar="SMIMAGES_READ_ONLY",
+    is_flag=True,
+    show_envvar=True,
+    help="Serve the catalog read-only: Describe* and List* are answered, every other operation is refused with "
+    "AccessDeniedException; nothing is migrated and no worker runs (a SQLite file this user may not write, a "
+    "PostgreSQL standby).",
+)
 @click.option(
     "--worker/--no-worker",
     envvar="SMIMAGES_WORKER",
@@ -266,6 +339,9 @@ def serve(
     request_timeout: float,
     max_connections: int,
     pool_size: int,
+    db_lock_timeout: float,
+    db_statement_timeout: float,
+    read_only: bool,
     worker: bool,
     enable_admin: bool,
     registry_lease: float | None,
@@ -284,12 +360,15 @@ def serve(
     except AuthConfigError as exc:
         raise click.ClickException(str(exc)) from None
     registry_settings = _registry_settings(**registry)
-    store = _open_store(db, pool_size)
+    options = DatabaseOptions(db_lock_timeout, db_statement_timeout, read_only)
+    store = _open_store(db, pool_size, options, serving=True)
     clock = ShiftedClock() if enable_admin else time.time  # the admin API may move the clock ahead
     settings = Settings(transition_delay=transition_delay, registry=registry_settings, registry_lease=registry_lease)
     app = Server(Service(store, settings, clock), auth, worker=worker, test_controls=enable_admin)
     _log_registry(registry_settings)
-    logging.getLogger("smimages").info("serving on http://%s:%d with %s", host, port, store.display_url)
+    logging.getLogger("smimages").info(
+        "serving on http://%s:%d with %s%s", host, port, store.display_url, " (read-only)" if read_only else ""
+    )
     if enable_admin:
         logging.getLogger("smimages").warning("the unauthenticated admin API is enabled under /_smimages/")
     httpserver.run(
@@ -308,6 +387,7 @@ def serve(
 @main.command()
 @_db_option
 @_pool_option
+@_timeout_options
 @click.option(
     "--log-level",
     envvar="SMIMAGES_LOG_LEVEL",
@@ -317,7 +397,15 @@ def serve(
     type=click.Choice(["debug", "info", "warning", "error"]),
 )
 @_registry_options
-def worker(db: str | None, pool_size: int, log_level: str, registry_lease: float | None, **registry: Any) -> None:
+def worker(
+    db: str | None,
+    pool_size: int,
+    db_lock_timeout: float,
+    db_statement_timeout: float,
+    log_level: str,
+    registry_lease: float | None,
+    **registry: Any,
+) -> None:
     """Run background jobs (lifecycle transitions, registry checks) for servers started with --no-worker, until
     SIGINT/SIGTERM. Give it the same --registry-* settings as the servers."""
     from .operations.service import Service, Settings
@@ -326,7 +414,7 @@ def worker(db: str | None, pool_size: int, log_level: str, registry_lease: float
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     registry_settings = _registry_settings(**registry)
-    store = _open_store(db, pool_size)
+    store = _open_store(db, pool_size, DatabaseOptions(db_lock_timeout, db_statement_timeout))
     logging.getLogger("smimages").info("worker running on %s", store.display_url)
     _log_registry(registry_settings)
     settings = Settings(registry=registry_settings, registry_lease=registry_lease)
