@@ -130,3 +130,28 @@ def test_a_read_only_postgresql_is_a_retryable_503_and_not_ready(server_factory,
     out = server.stop()
     assert out.count("unavailable: the database is read-only") == 1, out
     assert "Traceback" not in out
+
+
+@pytest.mark.postgres
+def test_the_statement_timeout_stops_a_statement_that_waits_without_a_lock_timeout(server_factory, postgres):
+    """--db-statement-timeout reaches every connection (ahead of the URL's own options, which keep their search_path):
+    with no lock timeout, a statement stuck behind a row lock is cancelled by it, and answered as a lock not
+    released in time."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    url = postgres.schema()
+    server = server_factory("--db", url, "--db-lock-timeout", "0", "--db-statement-timeout", "1").start()
+    sm = bare_client(server.url)
+    sm.create_image(ImageName="img", RoleArn=ROLE)
+    holder = create_engine(make_url(url).set(drivername="postgresql+psycopg")).connect()
+    try:
+        holder.exec_driver_sql("SELECT 1 FROM images WHERE name = 'img' FOR UPDATE")
+        stuck = attempt(lambda: sm.update_image(ImageName="img", Description="x"))
+    finally:
+        holder.rollback()
+        holder.close()
+    assert (stuck.status, stuck.code, stuck.retry_after) == (503, "ServiceUnavailable", "1")
+    assert stuck.message.endswith("A lock another database session holds was not released in time.")
+    assert 1.0 <= stuck.seconds < 3.0
+    assert sm.update_image(ImageName="img", Description="x")["ImageArn"].endswith("/img")
