@@ -16,17 +16,22 @@ Without --enable-admin none of these exist: the paths answer exactly as any othe
 
 from __future__ import annotations
 
-import json
+import logging
 import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 from . import snapshot
+from .app import LOCKED
+from .errors import ServiceError
 from .faults import FaultError, Faults
 from .operations.service import Service
+from .protocol.wire import parse_body
+from .store import Busy, Unavailable
 from .worker import TransitionWorker
 
+log = logging.getLogger("smimages.admin")
 PREFIX = "/_smimages/"
 MAX_SETTLE_PASSES = 100_000
 T = TypeVar("T")
@@ -58,22 +63,26 @@ class Control:
         return self.service.now()
 
     def advance(self, seconds: float) -> float:
-        """Moves the service clock `seconds` ahead; resources whose transition falls due show their final status.
-        Returns the new time."""
-        if (
-            isinstance(seconds, bool)
-            or not isinstance(seconds, (int, float))
-            or not math.isfinite(seconds)
-            or seconds < 0
-        ):
+        """Moves the service clock `seconds` ahead (never past 9999-12-31T23:59:59.999Z, where AWS timestamps
+        end); resources whose transition falls due show their final status. Returns the new time."""
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
             raise ControlError("seconds must be a finite number >= 0")
-        return float(self._turn(lambda: self._advance(seconds)))
+        try:
+            step = float(seconds)
+        except OverflowError:  # an int past float's range
+            step = math.inf
+        if not math.isfinite(step) or step < 0:
+            raise ControlError("seconds must be a finite number >= 0")
+        return float(self._turn(lambda: self._advance(step)))
 
     def _advance(self, seconds: float) -> float:
         advance = getattr(self.service.clock, "advance", None)
         if advance is None:
             raise ControlError("this service's clock cannot be moved")
-        advance(seconds)
+        try:
+            advance(seconds)
+        except ValueError as exc:  # the clock's own limits
+            raise ControlError(str(exc)) from None
         return self.service.now()
 
     def settle(self) -> float:
@@ -117,32 +126,41 @@ class AdminAPI:
         self.control = control
 
     def handle(self, method: str, path: str, body: bytes) -> tuple[int, object]:
+        """Every answer is JSON: 400 for what cannot be carried out (the message says why), 413 for a body over
+        wire.MAX_BODY_BYTES, 503 while the database is unavailable or locked; a 500 would be a bug, and is logged."""
         route = path[len(PREFIX) :].strip("/").split("/")
         try:
-            payload = json.loads(body) if body.strip() else None
-        except ValueError:
-            return 400, {"error": "the body is not JSON"}
+            # JSON as AWS requests are read: an object, nested at most wire.MAX_JSON_DEPTH deep, finite numbers,
+            # no repeated member (an empty body is {})
+            payload = parse_body(body)
+        except ServiceError as exc:
+            return exc.status, {"error": exc.message or "the body is not a JSON object"}
         try:
             return self._route(method, route, payload)
         except (ControlError, FaultError, snapshot.SnapshotError) as exc:
             return 400, {"error": str(exc)}
+        except Busy:
+            return 503, {"error": f"the database is busy: {LOCKED}; try again"}
+        except Unavailable as exc:
+            return 503, {"error": f"the database is unavailable: {exc.reason}; try again"}
+        except Exception:
+            log.exception("admin %s %s failed", method, path)
+            return 500, {"error": "internal failure (see the server log)"}
 
-    def _route(self, method: str, route: list[str], payload: Any) -> tuple[int, object]:
+    def _route(self, method: str, route: list[str], payload: dict[str, Any]) -> tuple[int, object]:
         control = self.control
         match route, method:
             case ["time"], "GET":
                 return 200, {"now": control.now()}
             case ["time", "advance"], "POST":
                 # any JSON value: advance refuses what is not a number of seconds
-                seconds: Any = payload.get("seconds") if isinstance(payload, dict) else None
+                seconds: Any = payload.get("seconds")
                 return 200, {"now": control.advance(seconds)}
             case ["time", "settle"], "POST":
                 return 200, {"now": control.settle()}
             case ["faults"], "GET":
                 return 200, {"faults": [fault.to_dict() for fault in control.faults.list()]}
             case ["faults"], "POST":
-                if not isinstance(payload, dict):
-                    raise ControlError("a fault is a JSON object")
                 return 201, control.faults.add(payload).to_dict()
             case ["faults"], "DELETE":
                 removed = len(control.faults)
@@ -155,8 +173,6 @@ class AdminAPI:
             case ["state"], "GET":
                 return 200, control.dump()
             case ["state"], "PUT":
-                if not isinstance(payload, dict):
-                    raise ControlError("the body must be a catalog document (a JSON object)")
                 return 200, {"images": control.load(payload)}
             case ["reset"], "POST":
                 control.reset()

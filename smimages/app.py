@@ -12,13 +12,24 @@ from botocore.model import OperationModel, StructureShape
 
 from .auth import Anonymous, Authenticator
 from .context import RequestContext, new_request_id
-from .errors import INTERNAL_FAILURE, InternalFailure, ServiceError, UnknownOperationException
+from .errors import (
+    INTERNAL_FAILURE,
+    TEMPORARY_FAILURE,
+    InternalFailure,
+    ServiceError,
+    ServiceUnavailable,
+    UnknownOperationException,
+)
 from .operations import OPERATIONS, dispatch, serves
 from .operations.references import check_custom_images
 from .operations.service import CallPolicy, Service
 from .protocol.validate import validate
 from .protocol.wire import CONTENT_TYPE, error_body, operation_name, parse_body, serialize
 from .spec import operation_model
+from .store import Busy, Unavailable
+
+# why a request that met a lock held too long is answered 503 (the store's Busy)
+LOCKED = "a lock another database session holds was not released in time"
 
 log = logging.getLogger("smimages.request")
 
@@ -98,6 +109,10 @@ class App:
             result = self._call(name, method, target, headers, body, forwarding, started)
         except ServiceError as error:
             response = _error_response(error, request_id)
+        except Busy:  # the store logs these once per episode; the client backs off and retries
+            response = _error_response(unavailable(LOCKED), request_id)
+        except Unavailable as exc:
+            response = _error_response(unavailable(exc.reason), request_id)
         except Exception:
             log.exception("internal failure in %s (request %s)", name, request_id)
             response = _error_response(InternalFailure(INTERNAL_FAILURE), request_id)
@@ -159,9 +174,14 @@ def _error_response(error: ServiceError, request_id: str | None = None) -> Respo
     headers = [
         ("content-type", CONTENT_TYPE),
         ("x-amzn-requestid", request_id or new_request_id()),
-        ("x-amzn-errortype", error.code),
+        *error_headers(error),
     ]
     return Response(error.status, headers, error_body(error))
+
+
+def unavailable(reason: str) -> ServiceUnavailable:
+    """503 ServiceUnavailable with AWS's text, then the reason (a phrase) as a sentence of its own."""
+    return ServiceUnavailable(f"{TEMPORARY_FAILURE} {reason[:1].upper()}{reason[1:]}.")
 
 
 def refusal(error: ServiceError) -> Response:
@@ -170,3 +190,11 @@ def refusal(error: ServiceError) -> Response:
     response = _error_response(error)
     response.headers.append(("connection", "close"))
     return response
+
+
+def error_headers(error: ServiceError) -> list[tuple[str, str]]:
+    """The headers an error answer carries besides the content type and request id."""
+    headers = [("x-amzn-errortype", error.code)]
+    if error.retry_after is not None:
+        headers.append(("retry-after", str(error.retry_after)))
+    return headers

@@ -19,7 +19,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.compat import HTTPHeaders
 from botocore.credentials import Credentials
 
-from .context import caller_scope
+from .context import ACCOUNT_ID, REGION_NAME, caller_scope
 from .errors import (
     IncompleteSignatureException,
     InvalidSignatureException,
@@ -40,9 +40,7 @@ SIGNATURE_MISMATCH = (
 UNKNOWN_KEY = "The security token included in the request is invalid."
 BAD_SESSION_TOKEN = "The security token included in the request is invalid"  # Coral's token check has no period
 _STAMP = "%Y%m%dT%H%M%SZ"
-_ISO_BASIC = re.compile(r"\d{8}T\d{6}Z")
-REGION_NAME = re.compile(r"[a-z0-9-]{1,32}")  # what the credential scope may name, as in auth-off mode
-ACCOUNT_ID = re.compile(r"\d{12}")
+_ISO_BASIC = re.compile(r"[0-9]{8}T[0-9]{6}Z")
 _ACCESS_KEY_ID = re.compile(r"[A-Za-z0-9_.+-]{1,128}")
 _SETTINGS = ("aws_access_key_id", "aws_secret_access_key", "account_id", "regions", "aws_session_token")
 
@@ -151,7 +149,7 @@ def _request_time(text: str, from_date_header: bool) -> datetime:
     try:
         if _ISO_BASIC.fullmatch(text):
             return datetime.strptime(text, _STAMP).replace(tzinfo=UTC)
-        if from_date_header:
+        if from_date_header and text.isascii():  # int() would read other scripts' digits
             parsed = parsedate_to_datetime(text)  # "-0000" (what botocore sends) parses as a naive UTC time
             return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     except (ValueError, TypeError, IndexError, OverflowError):
@@ -319,7 +317,7 @@ def _access_key(path: str, section: str, values: dict[str, str]) -> AccessKey:
     if not _ACCESS_KEY_ID.fullmatch(key_id):
         raise AuthConfigError(f"{where}: aws_access_key_id must be 1 to 128 letters, digits or _ . + -")
     if not ACCOUNT_ID.fullmatch(account):
-        raise AuthConfigError(f"{where}: account_id must be 12 digits, not '{account}'")
+        raise AuthConfigError(f"{where}: account_id must be 12 ASCII digits (0-9), not '{account}'")
     regions = frozenset(r for r in re.split(r"[,\s]+", values.get("regions", "")) if r)
     bad = sorted(r for r in regions if not REGION_NAME.fullmatch(r))
     if bad:

@@ -14,12 +14,17 @@ import click
 
 from .clock import ShiftedClock
 from .store import (
+    DEFAULT_LOCK_TIMEOUT,
     DEFAULT_POOL_SIZE,
+    DEFAULT_STATEMENT_TIMEOUT,
     BadDatabaseURL,
     CatalogMissing,
+    DatabaseOptions,
+    ReadOnly,
     Store,
     StoreError,
     default_url,
+    display_url,
     open_store,
 )
 
@@ -50,6 +55,38 @@ _pool_option = click.option(
     show_envvar=True,
     help="PostgreSQL connections this process keeps (serve also handles this many requests at once).",
 )
+
+
+_TIMEOUT_OPTIONS = [
+    click.option(
+        "--db-lock-timeout",
+        envvar="SMIMAGES_DB_LOCK_TIMEOUT",
+        default=DEFAULT_LOCK_TIMEOUT,
+        type=click.FloatRange(0),
+        show_default=True,
+        show_envvar=True,
+        metavar="SECONDS",
+        help="How long a statement waits for a lock another database session holds (a row lock on PostgreSQL, the "
+        "write lock on SQLite) before its request answers 503 ServiceUnavailable; 0: no limit.",
+    ),
+    click.option(
+        "--db-statement-timeout",
+        envvar="SMIMAGES_DB_STATEMENT_TIMEOUT",
+        default=DEFAULT_STATEMENT_TIMEOUT,
+        type=click.FloatRange(0),
+        show_default=True,
+        show_envvar=True,
+        metavar="SECONDS",
+        help="How long a PostgreSQL statement may run before it is cancelled and its request answers 503 "
+        "ServiceUnavailable; 0: no limit.",
+    ),
+]
+
+
+def _timeout_options(command: F) -> F:
+    for option in reversed(_TIMEOUT_OPTIONS):
+        command = option(command)
+    return command
 
 
 _REGISTRY_OPTIONS = [
@@ -204,16 +241,33 @@ def _log_registry(settings: "RegistrySettings") -> None:
         logging.getLogger("smimages").info("registry check on (mirrors: %s)", mirrors)
 
 
-def _open_store(db: str | None, pool_size: int = DEFAULT_POOL_SIZE, create: bool = True) -> Store:
+# what a one-off command (migrate, export, import) runs with: it waits as long as the database makes it
+_PATIENT = DatabaseOptions(lock_timeout=0, statement_timeout=0)
+
+
+def _open_store(
+    db: str | None,
+    pool_size: int = DEFAULT_POOL_SIZE,
+    options: DatabaseOptions = _PATIENT,
+    serving: bool = False,
+    create: bool = True,
+) -> Store:
     """The catalog --db names; one that is created says so. Without `create` (export, worker) a missing catalog
-    is an error naming the fix."""
+    is an error naming the fix, as is a database this user cannot write."""
+    url = db or default_url()
     try:
-        store = open_store(db or default_url(), pool_size=pool_size, create=create)
+        store = open_store(url, pool_size=pool_size, options=options, create=create)
     except CatalogMissing as exc:
-        command = click.get_current_context().command_path
+        command = click.get_current_context().command_path + (" --read-only" if options.read_only else "")
         raise click.ClickException(
             f"{exc}. `{command}` reads an existing catalog and never creates one: check --db (or SMIMAGES_DB), or "
             "create a catalog with `smimages migrate --db URL`."
+        ) from None
+    except ReadOnly as exc:
+        instead = "serve it read-only with --read-only" if serving else "choose another database"
+        raise click.ClickException(
+            f"the database {display_url(url)} cannot be written ({exc.detail}): make the file and its folder "
+            f"writable by this user, or {instead}."
         ) from None
     if store.created:
         logging.getLogger("smimages").info("created a new, empty catalog in %s", store.display_url)
@@ -368,6 +422,16 @@ def run() -> None:
     help="Open connections beyond which new requests are answered 503.",
 )
 @_pool_option
+@_timeout_options
+@click.option(
+    "--read-only",
+    envvar="SMIMAGES_READ_ONLY",
+    is_flag=True,
+    show_envvar=True,
+    help="Serve the catalog read-only: Describe* and List* are answered, every other operation is refused with "
+    "AccessDeniedException; nothing is migrated and no worker runs (a SQLite file this user may not write, a "
+    "PostgreSQL standby).",
+)
 @click.option(
     "--worker/--no-worker",
     envvar="SMIMAGES_WORKER",
@@ -430,6 +494,9 @@ def serve(
     request_timeout: float,
     max_connections: int,
     pool_size: int,
+    db_lock_timeout: float,
+    db_statement_timeout: float,
+    read_only: bool,
     worker: bool,
     enable_admin: bool,
     upstream: str | None,
@@ -456,7 +523,7 @@ def serve(
     except ValueError as exc:
         raise click.ClickException(f"--upstream: {exc}") from None
     with _listen(host, port) as sock:  # first: a port in use is said before anything slow
-        store = _open_store(db, pool_size)
+        store = _open_store(db, pool_size, DatabaseOptions(db_lock_timeout, db_statement_timeout, read_only), True)
         clock = ShiftedClock() if enable_admin else time.time  # the admin API may move the clock ahead
         settings = Settings(
             transition_delay=transition_delay, registry=registry_settings, registry_lease=registry_lease
@@ -472,7 +539,9 @@ def serve(
         _log_registry(registry_settings)
         bound = f"[{host}]" if ":" in host else host
         url = f"http://{bound}:{sock.getsockname()[1]}"
-        logging.getLogger("smimages").info("serving on %s with %s", url, store.display_url)
+        logging.getLogger("smimages").info(
+            "serving on %s with %s%s", url, store.display_url, " (read-only)" if read_only else ""
+        )
         if forward_to is not None:
             logging.getLogger("smimages").info("other SageMaker operations go to the upstream %s", forward_to.url)
         if console == "on":
@@ -496,11 +565,14 @@ def serve(
 @main.command()
 @_db_option
 @_pool_option
+@_timeout_options
 @_log_options("start, stop, and failed passes")
 @_registry_options
 def worker(
     db: str | None,
     pool_size: int,
+    db_lock_timeout: float,
+    db_statement_timeout: float,
     log_level: str,
     library_log_level: str,
     registry_lease: float | None,
@@ -514,7 +586,7 @@ def worker(
 
     _configure_logging(log_level, library_log_level)
     registry_settings = _registry_settings(**registry)
-    store = _open_store(db, pool_size, create=False)
+    store = _open_store(db, pool_size, DatabaseOptions(db_lock_timeout, db_statement_timeout), create=False)
     logging.getLogger("smimages").info("worker running on %s", store.display_url)
     _log_registry(registry_settings)
     settings = Settings(registry=registry_settings, registry_lease=registry_lease)

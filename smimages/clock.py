@@ -4,6 +4,7 @@ import threading
 import time
 
 DEFAULT_START = 1_767_225_600.0  # 2026-01-01T00:00:00Z
+LATEST = 253_402_300_799.999  # 9999-12-31T23:59:59.999Z: the last moment an AWS timestamp (and SDKs) can carry
 
 
 class ManualClock:
@@ -17,10 +18,8 @@ class ManualClock:
         return self._now
 
     def advance(self, seconds: float) -> None:
-        if seconds < 0:
-            raise ValueError("a clock only moves forward")
         with self._lock:
-            self._now += seconds
+            self._now += _step(self._now, seconds)
 
 
 class ShiftedClock:
@@ -34,7 +33,14 @@ class ShiftedClock:
         return time.time() + self._offset
 
     def advance(self, seconds: float) -> None:
-        if seconds < 0:
-            raise ValueError("a clock only moves forward")
         with self._lock:
-            self._offset += seconds
+            self._offset += _step(time.time() + self._offset, seconds)
+
+
+def _step(now: float, seconds: float) -> float:
+    """seconds, if a clock at `now` may move that far ahead; ValueError otherwise."""
+    if not seconds >= 0:  # NaN too
+        raise ValueError("a clock only moves forward")
+    if now + seconds > LATEST:
+        raise ValueError("the clock cannot pass 9999-12-31T23:59:59.999Z, the last moment AWS timestamps can carry")
+    return seconds

@@ -9,7 +9,10 @@ from typing import NamedTuple, Protocol
 
 DEFAULT_ACCOUNT = "000000000000"
 DEFAULT_REGION = "us-east-1"
-_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([a-z0-9-]{1,32})/")
+# Digits are ASCII digits everywhere smimages matches them (str.isdigit and \d also take other scripts' digits)
+ACCOUNT_ID = re.compile(r"[0-9]{12}")
+REGION_NAME = re.compile(r"[a-z0-9-]{1,32}")  # what a credential scope may name
+_CREDENTIAL = re.compile(rf"Credential=([^/,\s]+)/[0-9]{{8}}/({REGION_NAME.pattern})/")
 
 
 # Request ids are shaped as AWS's are (version 4 UUIDs): a random one per process, then its last 48 bits counting
@@ -65,10 +68,9 @@ class RequestContext(NamedTuple):
 
 
 def caller_scope(authorization: str | None) -> tuple[str, str]:
-    """(account, region) named by an Authorization header; a 12-digit access key id is the account."""
+    """(account, region) named by an Authorization header; an access key id of 12 ASCII digits is the account."""
     match = _CREDENTIAL.search(authorization or "")
     if not match:
         return DEFAULT_ACCOUNT, DEFAULT_REGION
     key, region = match.groups()
-    account = key if len(key) == 12 and key.isdigit() else DEFAULT_ACCOUNT
-    return account, region
+    return (key if ACCOUNT_ID.fullmatch(key) else DEFAULT_ACCOUNT), region

@@ -2,6 +2,7 @@
 
 CONCURRENT_MODIFICATION = "Resource was modified concurrently"  # ResourceInUse, for calls that raced
 INTERNAL_FAILURE = "We encountered an internal error. Please try again."  # InternalFailure's message
+TEMPORARY_FAILURE = "The request has failed due to a temporary failure of the server."  # AWS's ServiceUnavailable
 
 
 class ServiceError(Exception):
@@ -9,6 +10,7 @@ class ServiceError(Exception):
 
     code = "InternalFailure"
     status = 400
+    retry_after: int | None = None  # seconds, sent as Retry-After with the error
 
     def __init__(self, message: str | None = None):
         super().__init__(message or "")
@@ -90,8 +92,15 @@ class FunctionalityNotImplemented(ServiceError):
 
 
 class ServiceUnavailable(ServiceError):
+    """A temporary condition (too many connections, the database unavailable or locked): SDKs back off and retry."""
+
     code = "ServiceUnavailable"
     status = 503
+    retry_after = 1
+
+
+class AccessDeniedException(ServiceError):
+    code = "AccessDeniedException"
 
 
 class BadGateway(ServiceError):

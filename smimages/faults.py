@@ -17,11 +17,12 @@ import threading
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, cast
 
-from .context import RequestContext
+from .context import ACCOUNT_ID, REGION_NAME, RequestContext
 from .domain import arns
 from .domain.limits import MAX_FAILURE_REASON
-from .errors import CONCURRENT_MODIFICATION, INTERNAL_FAILURE, ServiceError
+from .errors import CONCURRENT_MODIFICATION, INTERNAL_FAILURE, ServiceError, ServiceUnavailable
 
+MAX_MESSAGE = 2048  # characters of an error fault's message
 LIFECYCLE_OPERATIONS = ("CreateImage", "UpdateImage", "DeleteImage", "CreateImageVersion", "DeleteImageVersion")
 # code -> (HTTP status, message) answered when a fault gives no message of its own
 ERROR_DEFAULTS = {
@@ -64,6 +65,7 @@ class InjectedError(ServiceError):
         super().__init__(message)
         self.code = code
         self.status = status
+        self.retry_after = ServiceUnavailable.retry_after if status == ServiceUnavailable.status else None
 
 
 @dataclass(eq=False)
@@ -121,6 +123,14 @@ class Fault:
 
 def _checked(fault: Fault, served: Any) -> Fault:
     """The fault, its ARN scope folded into account/region/version; FaultError when it makes no sense."""
+    if not isinstance(fault.operation, str):
+        raise FaultError("operation must be an operation name (a string), or * for any")
+    if fault.message is not None and not (isinstance(fault.message, str) and len(fault.message) <= MAX_MESSAGE):
+        raise FaultError(f"message must be a string of at most {MAX_MESSAGE} characters")
+    if fault.account is not None and not (isinstance(fault.account, str) and ACCOUNT_ID.fullmatch(fault.account)):
+        raise FaultError("account must be 12 ASCII digits")
+    if fault.region is not None and not (isinstance(fault.region, str) and REGION_NAME.fullmatch(fault.region)):
+        raise FaultError("region must be a region name")
     if fault.type == "fail":
         if fault.operation not in LIFECYCLE_OPERATIONS:
             raise FaultError(

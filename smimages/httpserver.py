@@ -16,6 +16,7 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from .app import refusal
 from .errors import (
     INTERNAL_FAILURE,
+    TEMPORARY_FAILURE,
     BadRequest,
     FunctionalityNotImplemented,
     InternalFailure,
@@ -27,7 +28,6 @@ from .errors import (
 from .protocol.wire import MAX_HEADER_BYTES, MAX_HEADER_COUNT
 
 DEFAULT_REQUEST_TIMEOUT = 20.0
-RETRY_AFTER = 1  # seconds, sent with a 503 over the connection limit (SDKs retry 503s with their own backoff)
 log = logging.getLogger("smimages.http")
 # the header fields on_header looks at beyond storing them; Content-Length is llhttp's to check (one, digits only,
 # never with Transfer-Encoding), and Connection is looked at through llhttp's verdict (should_upgrade)
@@ -213,7 +213,7 @@ class Protocol(HttpToolsProtocol):
         if self._unusual and self.parser.should_upgrade():  # llhttp would skip the body and stop reading
             raise FunctionalityNotImplemented(f"{_NOT_IMPLEMENTED} (Upgrade: no protocol switch).")
         if len(self.connections) > self._limit or len(self.tasks) >= self._limit:
-            raise ServiceUnavailable("The request has failed due to a temporary failure of the server.")
+            raise ServiceUnavailable(TEMPORARY_FAILURE)
 
     def _callback_error(self, error: BaseException | None) -> ServiceError:
         """The answer to an exception a parser callback raised."""
@@ -274,8 +274,6 @@ class Protocol(HttpToolsProtocol):
         self._in_message, self._head_bytes = False, None
         response = refusal(error)
         lines = [STATUS_LINE[response.status], *(f"{name}: {value}\r\n".encode() for name, value in response.headers)]
-        if response.status == 503:
-            lines.append(b"retry-after: %d\r\n" % RETRY_AFTER)
         lines += [b"content-length: %d\r\n\r\n" % len(response.body), response.body]
         if owed:  # uvicorn starts it once the responses before it are sent (on_response_complete)
             self.pipeline.appendleft((_Answer(self.transport, b"".join(lines)), None))  # type: ignore[arg-type]

@@ -18,12 +18,29 @@ them out: the defaults are a CREATED resource created at import time in account 
 from __future__ import annotations
 
 import json
+import math
 import uuid
 from pathlib import Path
 from typing import Any, cast
 
-from .context import DEFAULT_ACCOUNT, DEFAULT_REGION
-from .store import COLUMNS, CatalogEntry, CatalogStore, ConfigEntry, Conflict
+from botocore.model import StringShape, StructureShape
+
+from .clock import LATEST
+from .context import ACCOUNT_ID, DEFAULT_ACCOUNT, DEFAULT_REGION, REGION_NAME
+from .domain.lifecycle import GONE
+from .errors import ServiceError
+from .protocol.validate import validate
+from .spec import operation_model, service_model
+from .store import (
+    APP_IMAGE_CONFIG_MEMBERS,
+    COLUMN_KINDS,
+    COLUMNS,
+    VERSION_MEMBERS,
+    CatalogEntry,
+    CatalogStore,
+    ConfigEntry,
+    Conflict,
+)
 
 FORMAT = "smimages-catalog"
 VERSION = 1
@@ -152,15 +169,73 @@ def _version_defaults(entry: dict[str, Any], now: float) -> dict[str, Any]:
 
 
 def _columns(
-    entry: dict[str, Any], where: str, known: list[str], required: tuple[str, ...], defaults: dict[str, Any]
+    entry: dict[str, Any], where: str, table: str, required: tuple[str, ...], defaults: dict[str, Any]
 ) -> dict[str, Any]:
-    unknown = set(entry) - set(known)
+    """The entry's columns with the defaults filled in, each value checked against its column and the account,
+    region and name key against what the API would store."""
+    unknown = set(entry) - set(COLUMN_KINDS[table]) - {"id", "image_id"}
     if unknown:
         raise SnapshotError(f"{where} has unknown fields: {', '.join(sorted(unknown))}")
     missing = [name for name in required if entry.get(name) is None]
     if missing:
         raise SnapshotError(f"{where} lacks {', '.join(missing)}")
-    return {**defaults, **entry}
+    values = {**defaults, **entry}
+    for name, value in values.items():
+        _check_value(value, COLUMN_KINDS[table][name], f"{where}.{name}")
+    if "account" in values and not ACCOUNT_ID.fullmatch(values["account"]):
+        raise SnapshotError(f"{where}.account must be 12 ASCII digits, not {values['account']!r}")
+    if "region" in values and not REGION_NAME.fullmatch(values["region"]):
+        raise SnapshotError(f"{where}.region is not a region name: {values['region']!r}")
+    if "name_key" in values and values["name_key"] != values["name"].lower():
+        raise SnapshotError(f"{where}.name_key must be the name in lower case")
+    return values
+
+
+_INT32 = (-(2**31), 2**31 - 1)
+
+
+def _check_value(value: Any, kind: tuple[str, int | None, bool], where: str) -> None:
+    """SnapshotError unless value fits a column of this kind (COLUMN_KINDS): times are epoch seconds AWS timestamps
+    can carry, integers fit 32 bits, texts their length."""
+    name, length, nullable = kind
+    if value is None:
+        if not nullable:
+            raise SnapshotError(f"{where} must not be null")
+        return
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if name == "text" and not (isinstance(value, str) and (length is None or len(value) <= length)):
+        raise SnapshotError(f"{where} must be a string of at most {length} characters")
+    if name == "integer" and not (number and isinstance(value, int) and _INT32[0] <= value <= _INT32[1]):
+        raise SnapshotError(f"{where} must be an integer from {_INT32[0]} to {_INT32[1]}")
+    if name == "number" and not (
+        number and not (isinstance(value, float) and math.isnan(value)) and 0 <= value <= LATEST
+    ):
+        raise SnapshotError(f"{where} must be a time in epoch seconds from 0 to {LATEST} (9999-12-31T23:59:59.999Z)")
+    if name == "boolean" and not isinstance(value, bool):
+        raise SnapshotError(f"{where} must be true or false")
+    if name == "json" and not isinstance(value, dict):
+        raise SnapshotError(f"{where} must be an object")
+
+
+def _check_api(operation: str, request: dict[str, Any], where: str) -> None:
+    """SnapshotError unless what an entry holds would be a valid `operation` request (the model's constraints)."""
+    model = operation_model(operation)
+    assert model is not None and isinstance(model.input_shape, StructureShape)
+    try:
+        validate(model.input_shape, request)
+    except ServiceError as exc:
+        raise SnapshotError(f"{where}: {exc.message}") from None
+
+
+def _check_status(values: dict[str, Any], shape: str, where: str) -> None:
+    """The statuses are the model's, and a pending transition has both its target and its due time."""
+    statuses: list[str] = cast(StringShape, service_model().shape_for(shape)).enum
+    if values["status"] not in statuses:
+        raise SnapshotError(f"{where}.status must be one of {', '.join(statuses)}")
+    if values["pending_status"] not in (*statuses, GONE, None):
+        raise SnapshotError(f"{where}.pending_status must be one of {', '.join([*statuses, GONE])} or null")
+    if (values["pending_status"] is None) != (values["due_at"] is None):
+        raise SnapshotError(f"{where}: pending_status and due_at are set together (a pending transition) or not at all")
 
 
 def _parse(document: Any, now: float) -> list[CatalogEntry]:
@@ -179,7 +254,13 @@ def _parse(document: Any, now: float) -> list[CatalogEntry]:
             raise SnapshotError(f"{where} must be an object")
         image = dict(entry)
         tags, versions = image.pop("tags", []), image.pop("versions", [])
-        image = _columns(image, where, _IMAGE_COLUMNS, ("name", "role_arn"), _image_defaults(image, now))
+        image = _columns(image, where, "images", ("name", "role_arn"), _image_defaults(image, now))
+        _check_status(image, "ImageStatus", where)
+        tag_rows = _tag_rows(tags, where)
+        request = {"ImageName": image["name"], "RoleArn": image["role_arn"], "Tags": tags}
+        _check_api(
+            "CreateImage", request | {"Description": image["description"], "DisplayName": image["display_name"]}, where
+        )
         parsed_versions = []
         if not isinstance(versions, list):
             raise SnapshotError(f"{where}.versions must be a list")
@@ -192,12 +273,21 @@ def _parse(document: Any, now: float) -> list[CatalogEntry]:
             if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
                 raise SnapshotError(f"{vwhere}.aliases must be a list of strings")
             version = _columns(
-                version, vwhere, _VERSION_COLUMNS, ("version", "base_image"), _version_defaults(version, now)
+                version, vwhere, "image_versions", ("version", "base_image"), _version_defaults(version, now)
             )
+            _check_status(version, "ImageVersionStatus", vwhere)
+            if version["version"] < 1:
+                raise SnapshotError(f"{vwhere}.version must be at least 1")
+            members = {api: version[column] for api, column in VERSION_MEMBERS.items()}
+            request = {"ImageName": image["name"], "BaseImage": version["base_image"], "Aliases": aliases}
+            _check_api("CreateImageVersion", request | {"ClientToken": version["client_token"], **members}, vwhere)
             parsed_versions.append((version, aliases))
-        if "next_version" not in image:
-            image["next_version"] = max((v["version"] for v, _ in parsed_versions), default=0)
-        parsed.append(CatalogEntry(image, _tag_rows(tags, where), parsed_versions))
+        newest = max((v["version"] for v, _ in parsed_versions), default=0)
+        if entry.get("next_version") is None:
+            image["next_version"] = newest
+        elif image["next_version"] < newest:
+            raise SnapshotError(f"{where}.next_version must be at least its highest version, {newest}")
+        parsed.append(CatalogEntry(image, tag_rows, parsed_versions))
     return parsed
 
 
@@ -221,9 +311,11 @@ def _parse_configs(document: dict[str, Any], now: float) -> list[ConfigEntry]:
             "created_at": created,
             "modified_at": created,
         }
-        parsed.append(
-            ConfigEntry(_columns(config, where, _CONFIG_COLUMNS, ("name",), defaults), _tag_rows(tags, where))
-        )
+        values = _columns(config, where, "app_image_configs", ("name",), defaults)
+        tag_rows = _tag_rows(tags, where)
+        blocks = {api: values[column] for api, column in APP_IMAGE_CONFIG_MEMBERS.items()}
+        _check_api("CreateAppImageConfig", {"AppImageConfigName": values["name"], "Tags": tags, **blocks}, where)
+        parsed.append(ConfigEntry(values, tag_rows))
     return parsed
 
 

@@ -16,7 +16,7 @@ from concurrent.futures import Executor
 from typing import Any, Protocol, TypeVar
 
 from .operations.service import Service, Settings
-from .store import Aborted, CatalogTx
+from .store import Aborted, Busy, CatalogTx, Unavailable
 
 log = logging.getLogger("smimages.worker")
 T = TypeVar("T")
@@ -143,10 +143,13 @@ class TransitionWorker:
                 log.info("%s: finish aborted (%s); retrying", job.name, exc)
 
     def run_forever(self) -> None:
-        """Runs passes until stop(); a failing pass is logged and retried."""
+        """Runs passes until stop(); a failing pass is logged and retried (database trouble is logged by the store,
+        once per episode, not once per pass)."""
         while not self._stop.is_set():
             try:
                 due = self.run_once()
+            except (Aborted, Busy, Unavailable):  # a connection lost mid-pass: the next pass runs on a new one
+                due = None
             except Exception:
                 log.exception("background pass failed; retrying")
                 due = None

@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 from ..admin import PREFIX as ADMIN_PREFIX
 from ..admin import AdminAPI
 from ..app import App, Response
-from ..auth import ACCOUNT_ID, REGION_NAME, Authenticator, SignatureVerifier
-from ..context import RequestContext
+from ..auth import Authenticator, SignatureVerifier
+from ..context import ACCOUNT_ID, REGION_NAME, RequestContext
 from ..net import is_loopback
 from ..operations import OPERATIONS, overview
 from ..operations.service import CallPolicy, Service

@@ -7,7 +7,7 @@ from typing import Any
 
 from ..context import RequestContext
 from ..domain import arns
-from ..errors import CONCURRENT_MODIFICATION, ResourceInUse
+from ..errors import CONCURRENT_MODIFICATION, AccessDeniedException, ResourceInUse
 from ..store import Aborted, Conflict
 from .service import CallPolicy, Service
 
@@ -36,10 +36,18 @@ def serves(name: str, request: dict[str, Any]) -> bool:
     return parts is None or parts.kind in arns.SERVED_KINDS
 
 
+def reads_only(name: str) -> bool:
+    """Whether an operation only reads the catalog (SageMaker names exactly those Describe* and List*)."""
+    return name.startswith(("Describe", "List"))
+
+
 def dispatch(
     service: Service, ctx: RequestContext, name: str, request: dict[str, Any], policy: CallPolicy | None = None
 ) -> dict[str, Any]:
-    """Runs one operation, within what an injected call policy (fault injection) says about it."""
+    """Runs one operation, within what an injected call policy (fault injection) says about it; a store opened
+    read-only (`serve --read-only`) refuses every operation that writes."""
+    if service.store.read_only and not reads_only(name):
+        raise AccessDeniedException(f"This catalog is read-only (smimages serve --read-only): {name} is not allowed.")
     scope = None if policy is None else policy.around(ctx, name, request)
     if scope is None:
         return _run(service, ctx, name, request)

@@ -1,6 +1,16 @@
 """Persistence: one store interface (smimages/store/interface.py) over SQLite and PostgreSQL, with migrations."""
 
-from .engine import DEFAULT_POOL_SIZE, Store, default_url, open_store
+from .engine import (
+    DEFAULT_LOCK_TIMEOUT,
+    DEFAULT_POOL_SIZE,
+    DEFAULT_STATEMENT_TIMEOUT,
+    READY_TIMEOUT,
+    DatabaseOptions,
+    Store,
+    default_url,
+    display_url,
+    open_store,
+)
 from .images import JOINED_IMAGE_COLUMNS
 from .interface import (
     Aborted,
@@ -14,18 +24,23 @@ from .interface import (
     ConfigEntry,
     Conflict,
     Disconnected,
+    ReadOnly,
     SchemaTooNew,
     SchemaTooOld,
     StoreError,
     Unavailable,
 )
-from .schema import APP_IMAGE_CONFIG_MEMBERS, COLUMNS, SHOWN_VERSION_COLUMNS, VERSION_MEMBERS
+from .schema import APP_IMAGE_CONFIG_MEMBERS, COLUMN_KINDS, COLUMNS, SHOWN_VERSION_COLUMNS, VERSION_MEMBERS
 
 __all__ = [
     "APP_IMAGE_CONFIG_MEMBERS",
     "COLUMNS",
+    "COLUMN_KINDS",
+    "DEFAULT_LOCK_TIMEOUT",
     "DEFAULT_POOL_SIZE",
+    "DEFAULT_STATEMENT_TIMEOUT",
     "JOINED_IMAGE_COLUMNS",
+    "READY_TIMEOUT",
     "SHOWN_VERSION_COLUMNS",
     "VERSION_MEMBERS",
     "Aborted",
@@ -38,12 +53,15 @@ __all__ = [
     "Claimed",
     "ConfigEntry",
     "Conflict",
+    "DatabaseOptions",
     "Disconnected",
+    "ReadOnly",
     "SchemaTooNew",
     "SchemaTooOld",
     "Store",
     "StoreError",
     "Unavailable",
     "default_url",
+    "display_url",
     "open_store",
 ]

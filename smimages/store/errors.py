@@ -9,14 +9,18 @@ from typing import Any
 from sqlalchemy import Engine, event
 from sqlalchemy.engine import ExceptionContext
 
-from .interface import Aborted, BadDatabaseURL, Busy, Conflict, Disconnected, StoreError, Unavailable
+from .interface import Aborted, BadDatabaseURL, Busy, Conflict, Disconnected, ReadOnly, StoreError, Unavailable
 
 # PostgreSQL SQLSTATEs by what they mean to a caller
 _ABORTED = {"40001", "40P01"}  # serialization failure, deadlock: the transaction was rolled back
 _BUSY = {"55P03", "57014"}  # lock_not_available (lock_timeout), query_canceled (statement_timeout)
 _DISCONNECTED_PREFIXES = ("08",)  # connection exceptions
 _DISCONNECTED = {"57P01", "57P02", "57P03"}  # admin shutdown, crash shutdown, cannot connect now
-_FULL = {"53100", "53200", "53300"}  # disk full, out of memory, too many connections
+_RESOURCES = {  # insufficient resources
+    "53100": "the database's disk is full",
+    "53200": "the database is out of memory",
+    "53300": "the database has too many connections",
+}
 _READ_ONLY = {"25006"}  # read_only_sql_transaction: a standby after a failover, default_transaction_read_only
 # SQLite result codes (Python 3.11's sqlite3 names them on the exception)
 _SQLITE = {
@@ -89,7 +93,8 @@ def translate(error: BaseException) -> StoreError | None:
         return _sqlite(error, detail)
     sqlstate = getattr(error, "sqlstate", None)
     if sqlstate is None and type(error).__module__.startswith("psycopg"):
-        if type(error).__name__ in ("OperationalError", "InterfaceError"):
+        # OperationalError, InterfaceError and their subclasses (ConnectionTimeout, ...): no SQLSTATE, no server
+        if any(kind.__name__ in ("OperationalError", "InterfaceError") for kind in type(error).__mro__):
             return _unreachable(detail)
         if type(error).__name__ == "ProgrammingError" and detail.startswith("invalid connection option"):
             return BadDatabaseURL(f"the database URL has an {detail}: remove that query parameter")
@@ -104,10 +109,10 @@ def translate(error: BaseException) -> StoreError | None:
         return Busy(detail)
     if sqlstate in _DISCONNECTED or sqlstate.startswith(_DISCONNECTED_PREFIXES):
         return Disconnected("the database cannot be reached", detail)
-    if sqlstate in _FULL:
-        return Unavailable("the database is out of resources", detail)
+    if sqlstate.startswith("53"):
+        return Unavailable(_RESOURCES.get(sqlstate, "the database is out of resources"), detail)
     if sqlstate in _READ_ONLY:
-        return Unavailable("the database is read-only", detail)
+        return ReadOnly("the database is read-only", detail)
     return None
 
 
@@ -124,7 +129,7 @@ def _sqlite(error: sqlite3.Error, detail: str) -> StoreError | None:
     if kind is Busy:
         return Busy(detail)
     reason, fix = _SQLITE_REASONS[base]
-    return Unavailable(reason, detail, fix)
+    return (ReadOnly if base == "SQLITE_READONLY" else Unavailable)(reason, detail, fix)
 
 
 def _unreachable(detail: str) -> Disconnected:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from .health import Health
 
 Row = dict[str, Any]
 # A List query's rows with their keyset positions: [(row, [sort key, tiebreak]), ...]
@@ -45,12 +48,17 @@ class Disconnected(Unavailable):
     """The connection to the database was refused or lost."""
 
 
+class ReadOnly(Unavailable):
+    """The database refuses writes: a read-only file or file system, a standby after a failover."""
+
+
 class SchemaTooNew(StoreError):
     """The database was migrated by a newer smimages than this one."""
 
 
 class SchemaTooOld(StoreError):
-    """The database was migrated by an older smimages, and the caller may not migrate it."""
+    """The database was migrated by an older smimages, and the caller may not migrate it (export, worker, a
+    read-only server)."""
 
 
 class BadDatabaseURL(StoreError):
@@ -259,9 +267,23 @@ class CatalogStore(Protocol):
 
     def transaction(self, write: bool = False, snapshot: bool = False) -> AbstractContextManager[CatalogTx]: ...
 
+    def waiting_since(self, arrived: float) -> AbstractContextManager[None]:
+        """Writes begun inside wait for the (SQLite) write lock until `arrived` plus the lock timeout at the latest."""
+
     def migrate(self) -> str | None:
         """Brings the schema to this release's; returns the revision it was at before (None: it was created)."""
 
+    @property
+    def read_only(self) -> bool:
+        """Whether this process only reads the catalog (`serve --read-only`)."""
+
+    @property
+    def health(self) -> Health:
+        """The database's trouble as this process meets it (smimages/store/health.py)."""
+
     def revision(self) -> str | None: ...
+
+    def readiness(self) -> str | None:
+        """Why the database cannot serve now (unreachable, read-only, schema behind, disk full), or None."""
 
     def dispose(self) -> None: ...

@@ -175,3 +175,16 @@ APP_IMAGE_CONFIG_MEMBERS: dict[str, str] = _members(app_image_configs)
 SHOWN_VERSION_COLUMNS: tuple[str, ...] = tuple(c.name for c in image_versions.c if not c.info.get("internal"))
 # Every column of each table, by table name.
 COLUMNS: dict[str, tuple[str, ...]] = {table.name: tuple(table.c.keys()) for table in metadata.sorted_tables}
+
+
+def _kind(column: Column[Any]) -> tuple[str, int | None, bool]:
+    """(kind, maximum length, whether it may be null): "text", "integer", "number", "boolean" or "json"."""
+    kinds = ((Boolean, "boolean"), (Integer, "integer"), (Float, "number"), (JSON, "json"), (String, "text"))
+    kind = next(name for type_, name in kinds if isinstance(column.type, type_))
+    return kind, getattr(column.type, "length", None), bool(column.nullable)
+
+
+# What a value of each column must be, by table and column name (for documents imported into the catalog).
+COLUMN_KINDS: dict[str, dict[str, tuple[str, int | None, bool]]] = {
+    table.name: {column.name: _kind(column) for column in table.c} for table in metadata.sorted_tables
+}

@@ -467,7 +467,7 @@ def test_secrets_never_reach_logs_or_responses(authed, clock, caplog):
 
 def write(tmp_path, text, mode=0o600, name="credentials"):
     path = tmp_path / name
-    path.write_text(text)
+    path.write_text(text, encoding="utf-8")
     path.chmod(mode)
     return str(path)
 
@@ -517,7 +517,11 @@ def test_credentials_file_accessible_by_others_is_refused(tmp_path, mode):
         ("[a]\naws_access_key_id = K\naccount_id = 111111111111\n", " [a]: missing aws_secret_access_key"),
         (
             "[a]\naws_access_key_id = K\naws_secret_access_key = alpha-secret-0123456789\naccount_id = 1234\n",
-            " [a]: account_id must be 12 digits, not '1234'",
+            " [a]: account_id must be 12 ASCII digits (0-9), not '1234'",
+        ),
+        (  # Arabic-Indic digits are digits to str.isdigit and \d, not to AWS
+            "[a]\naws_access_key_id = K\naws_secret_access_key = alpha-secret-0123456789\naccount_id = ١٢٣٤٥٦٧٨٩٠١٢\n",
+            " [a]: account_id must be 12 ASCII digits (0-9), not '١٢٣٤٥٦٧٨٩٠١٢'",
         ),
         (
             "[a]\naws_access_key_id = K/1\naws_secret_access_key = alpha-secret-0123456789\n"

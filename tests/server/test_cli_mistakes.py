@@ -4,6 +4,7 @@ line naming the fix, exit status 2 for a wrong command line and 1 otherwise, and
 debug; export and worker never create a database; --version, -h, help for every flag, and log levels."""
 
 import importlib.metadata
+import json
 import os
 import shutil
 import signal
@@ -20,7 +21,7 @@ from click.testing import CliRunner
 from sqlalchemy.engine import make_url
 
 from smimages.cli import main
-from support import POSTGRES, free_port
+from support import POSTGRES, ROLE, free_port
 
 COMMANDS = {
     "serve": ["serve", "--port", "0"],
@@ -187,9 +188,10 @@ def test_a_read_only_file_system(command, tmp_path):
     assert smimages("migrate", "--db", f"sqlite:///{folder}/state.db").returncode == 0
     existing = smimages(*COMMANDS[command], "--db", f"sqlite:///{folder}/state.db", prefix=read_only(folder))
     assert existing.returncode == 1, existing.stderr
+    instead = "serve it read-only with --read-only" if command == "serve" else "choose another database"
     assert error_line(existing.stderr) == (
-        f"Error: cannot open sqlite:///{folder}/state.db: the database file cannot be opened: unable to open "
-        "database file; make the file and its folder writable by this user, or choose another database"
+        f"Error: the database sqlite:///{folder}/state.db cannot be written (unable to open database file): make "
+        f"the file and its folder writable by this user, or {instead}."
     )
 
 
@@ -342,15 +344,17 @@ def test_export_and_worker_refuse_an_older_schema(tmp_path):
         result = smimages(*COMMANDS[command], "--db", db)
         assert result.returncode == 1
         assert error_line(result.stderr) == (
-            f"Error: The database schema is at revision {previous}, older than this smimages' ({head}). Migrate it "
-            "first: smimages migrate --db URL."
+            f"Error: The database schema is at revision {previous}, behind this smimages ({head}). Migrate it "
+            "first: smimages migrate --db URL (with write access to the database)."
         )
 
 
 def test_import_names_replace(tmp_path):
     db = f"sqlite:///{tmp_path}/state.db"
     catalog = tmp_path / "catalog.json"
-    catalog.write_text('{"format": "smimages-catalog", "version": 1, "images": [{"name": "a", "role_arn": "r"}]}')
+    catalog.write_text(
+        json.dumps({"format": "smimages-catalog", "version": 1, "images": [{"name": "a", "role_arn": ROLE}]})
+    )
     first = smimages("import", str(catalog), "--db", db)
     assert (first.returncode, first.stdout) == (0, "imported 1 image\n")
     assert f"created a new, empty catalog in {db}" in first.stderr

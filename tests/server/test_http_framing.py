@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from smimages.protocol.wire import MAX_HEADER_BYTES, MAX_HEADER_COUNT
-from support import ROLE, ServerProcess
+from support import ROLE, Log, ServerProcess, assert_no_traceback
 
 JSON11 = "application/x-amz-json-1.1"
 TIMEOUT = 1.0  # --request-timeout of the servers below
@@ -144,36 +144,6 @@ def assert_refused(answer: Answer, status: int, code: str, message: str | None =
 
 def assert_served(answer: Answer) -> None:
     assert (answer.status, answer.doc) == (200, {"Images": []}), answer
-
-
-class Log:
-    """What a server process printed, read as it goes (the pipe must not fill up, and a traceback must be found at
-    the request that caused it)."""
-
-    def __init__(self, server: ServerProcess):
-        self.fd = server.proc.stdout.fileno()
-        os.set_blocking(self.fd, False)
-        self.text = ""
-
-    def new(self) -> str:
-        """What was printed since the last call."""
-        chunks = []
-        while True:
-            try:
-                chunk = os.read(self.fd, 65536)
-            except BlockingIOError:
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-        text = b"".join(chunks).decode(errors="replace")
-        self.text += text
-        return text
-
-
-def assert_no_traceback(text: str) -> None:
-    for marker in ("Traceback", " ERROR ", "Exception in", "Unsupported upgrade", "Invalid HTTP request"):
-        assert marker not in text, text
 
 
 @pytest.fixture(scope="module")

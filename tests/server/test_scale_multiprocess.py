@@ -10,14 +10,12 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from support import BASE, ROLE
+from support import BASE, ROLE, bare_client
 
 pytestmark = pytest.mark.postgres
 THREADS_PER_SERVER = 4
@@ -27,18 +25,6 @@ THREADS_PER_SERVER = 4
 def db(postgres):
     """A new, empty PostgreSQL schema: the first server migrates it."""
     return postgres.schema()
-
-
-def client(server):
-    """A client that never retries on its own, so every 5xx and every dropped connection is seen."""
-    return boto3.session.Session().client(
-        "sagemaker",
-        region_name="us-east-1",
-        endpoint_url=server.url,
-        aws_access_key_id="AKIDEXAMPLE",
-        aws_secret_access_key="secret",
-        config=Config(retries={"total_max_attempts": 1}, connect_timeout=5, read_timeout=30),
-    )
 
 
 def stored(db: str, sql: str):
@@ -66,7 +52,7 @@ def load(servers, creates_per_thread: int, create) -> tuple[list, float]:
     start = threading.Barrier(THREADS_PER_SERVER * len(servers) + 1)
 
     def thread(index: int, t: int):
-        sm = client(servers[index])
+        sm = bare_client(servers[index].url)
         start.wait()
         return [
             create(index, sm, (index * THREADS_PER_SERVER + t) * creates_per_thread + i)
@@ -83,7 +69,7 @@ def load(servers, creates_per_thread: int, create) -> tuple[list, float]:
 
 def test_two_servers_number_concurrent_creates_on_one_image_without_gaps(server_factory, db):
     servers = [server_factory("--db", db, "--log-level", "warning").start() for _ in range(2)]
-    client(servers[0]).create_image(ImageName="img", RoleArn=ROLE)
+    bare_client(servers[0].url).create_image(ImageName="img", RoleArn=ROLE)
 
     def create(_index, sm, _n):
         try:
@@ -95,7 +81,7 @@ def test_two_servers_number_concurrent_creates_on_one_image_without_gaps(server_
     assert [r for r in results if not isinstance(r, str)] == []  # every call answered 200
     numbers = sorted(int(arn.rsplit("/", 1)[1]) for arn in results)
     assert numbers == list(range(1, 257))
-    assert [v["Version"] for v in versions(client(servers[1]))] == numbers
+    assert [v["Version"] for v in versions(bare_client(servers[1].url))] == numbers
     print(
         f"\n256 CreateImageVersion on one image, 2 servers x {THREADS_PER_SERVER} threads: {seconds:.2f} s "
         f"({256 / seconds:.0f}/s)"
@@ -110,7 +96,7 @@ def test_a_server_killed_mid_load_loses_no_acknowledged_create(server_factory, d
     doomed, survivor = [
         server_factory("--db", db, "--transition-delay", "0.5", "--log-level", "warning").start() for _ in range(2)
     ]
-    client(doomed).create_image(ImageName="img", RoleArn=ROLE)
+    bare_client(doomed.url).create_image(ImageName="img", RoleArn=ROLE)
     time.sleep(0.6)
     acknowledged: dict[str, str] = {}  # ClientToken -> ImageVersionArn
     lost_answers = []
@@ -127,7 +113,7 @@ def test_a_server_killed_mid_load_loses_no_acknowledged_create(server_factory, d
                 return arn
             except BotoCoreError:  # no answer: the connection died with the server
                 lost_answers.append(token)
-                balancer.sm = client(survivor)
+                balancer.sm = bare_client(survivor.url)
         raise AssertionError(f"{token} never answered")
 
     def kill_when_busy():
@@ -143,7 +129,7 @@ def test_a_server_killed_mid_load_loses_no_acknowledged_create(server_factory, d
     assert doomed.proc.returncode == -signal.SIGKILL
 
     assert len(acknowledged) == len(results) == 200
-    listed = versions(client(survivor))
+    listed = versions(bare_client(survivor.url))
     assert [v["Version"] for v in listed] == list(range(1, 201))  # nothing lost, nothing created twice
     assert sorted(acknowledged.values(), key=lambda arn: int(arn.rsplit("/", 1)[1])) == [
         v["ImageVersionArn"] for v in listed
@@ -152,7 +138,7 @@ def test_a_server_killed_mid_load_loses_no_acknowledged_create(server_factory, d
     while stored(db, "SELECT count(*) FROM image_versions WHERE status <> 'CREATED' OR due_at IS NOT NULL"):
         assert time.monotonic() < deadline, "the surviving worker never wrote the transitions down"
         time.sleep(0.1)
-    assert {v["ImageVersionStatus"] for v in versions(client(survivor))} == {"CREATED"}
+    assert {v["ImageVersionStatus"] for v in versions(bare_client(survivor.url))} == {"CREATED"}
     print(
         f"\n200 creates over 2 servers, one SIGKILLed after 60 acknowledged: {seconds:.2f} s, "
         f"{len(lost_answers)} answers lost and retried on the survivor"
@@ -162,15 +148,17 @@ def test_a_server_killed_mid_load_loses_no_acknowledged_create(server_factory, d
 
 def test_a_client_token_replayed_against_another_server_creates_nothing(server_factory, db):
     first, second = [server_factory("--db", db).start() for _ in range(2)]
-    client(first).create_image(ImageName="img", RoleArn=ROLE)
-    arn = client(first).create_image_version(ImageName="img", BaseImage=BASE, ClientToken="tok")["ImageVersionArn"]
+    bare_client(first.url).create_image(ImageName="img", RoleArn=ROLE)
+    arn = bare_client(first.url).create_image_version(ImageName="img", BaseImage=BASE, ClientToken="tok")[
+        "ImageVersionArn"
+    ]
     assert (
-        client(second).create_image_version(ImageName="img", BaseImage=BASE + "-other", ClientToken="tok")[
+        bare_client(second.url).create_image_version(ImageName="img", BaseImage=BASE + "-other", ClientToken="tok")[
             "ImageVersionArn"
         ]
         == arn
     )
-    assert [v["Version"] for v in versions(client(second))] == [1]
+    assert [v["Version"] for v in versions(bare_client(second.url))] == [1]
 
 
 def test_transitions_run_in_a_separate_worker_process(server_factory, db):
@@ -179,13 +167,15 @@ def test_transitions_run_in_a_separate_worker_process(server_factory, db):
         server_factory("--db", db, "--no-worker", "--transition-delay", "0.2").start(),
         server_factory("--db", db, "--transition-delay", "0.2", env={"SMIMAGES_WORKER": "off"}).start(),
     ]
-    sm = client(servers[0])
+    sm = bare_client(servers[0].url)
     sm.create_image(ImageName="img", RoleArn=ROLE)
     time.sleep(0.3)
     for server in servers:
-        client(server).create_image_version(ImageName="img", BaseImage=BASE)
+        bare_client(server.url).create_image_version(ImageName="img", BaseImage=BASE)
     time.sleep(1.5)  # a worker inside either server would long have written the transitions down
-    assert {v["ImageVersionStatus"] for v in versions(client(servers[1]))} == {"CREATED"}  # reads follow the clock
+    assert {v["ImageVersionStatus"] for v in versions(bare_client(servers[1].url))} == {
+        "CREATED"
+    }  # reads follow the clock
     assert stored(db, "SELECT count(*) FROM image_versions WHERE due_at IS NOT NULL") == 2
     workers = [
         subprocess.Popen(

@@ -26,9 +26,12 @@ __all__ = [
     "POSTGRES",
     "REQUIRE_POSTGRES",
     "ROLE",
+    "Log",
     "MotoServer",
     "PostgresRun",
     "ServerProcess",
+    "assert_no_traceback",
+    "bare_client",
     "error_of",
     "free_port",
     "strip",
@@ -100,6 +103,51 @@ class ServerProcess:
             aws_secret_access_key="secret",
             config=Config(parameter_validation=validate),
         )
+
+
+class Log:
+    """What a server process printed, read as it goes (the pipe must not fill up, and a traceback must be found at
+    the request that caused it)."""
+
+    def __init__(self, server: ServerProcess):
+        self.fd = server.proc.stdout.fileno()
+        os.set_blocking(self.fd, False)
+        self.text = ""
+
+    def new(self) -> str:
+        """What was printed since the last call."""
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(self.fd, 65536)
+            except BlockingIOError:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        text = b"".join(chunks).decode(errors="replace")
+        self.text += text
+        return text
+
+
+def assert_no_traceback(text: str) -> None:
+    for marker in ("Traceback", " ERROR ", "Exception in", "Unsupported upgrade", "Invalid HTTP request"):
+        assert marker not in text, text
+
+
+def bare_client(url: str, read_timeout: float = 30):
+    """A boto3 client of a server that never retries on its own, so every 5xx and every dropped connection is seen."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.session.Session().client(
+        "sagemaker",
+        region_name="us-east-1",
+        endpoint_url=url,
+        aws_access_key_id="AKIDEXAMPLE",
+        aws_secret_access_key="secret",
+        config=Config(retries={"total_max_attempts": 1}, connect_timeout=5, read_timeout=read_timeout),
+    )
 
 
 class MotoServer:

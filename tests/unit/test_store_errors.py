@@ -5,7 +5,7 @@ import sqlite3
 import psycopg.errors
 import pytest
 
-from smimages.store import Aborted, Busy, Conflict, Disconnected, Unavailable
+from smimages.store import Aborted, Busy, Conflict, Disconnected, ReadOnly, Unavailable
 from smimages.store.errors import translate
 
 
@@ -27,7 +27,7 @@ def sqlite_error(kind: type[sqlite3.Error], name: str, text: str) -> sqlite3.Err
         ),
         (
             sqlite_error(sqlite3.OperationalError, "SQLITE_READONLY_DBMOVED", "attempt to write a readonly database"),
-            Unavailable,
+            ReadOnly,
             "the database is read-only",
         ),
         (
@@ -47,10 +47,20 @@ def sqlite_error(kind: type[sqlite3.Error], name: str, text: str) -> sqlite3.Err
         ),
         (psycopg.errors.lookup("08006")("connection failure"), Disconnected, "the database cannot be reached"),
         (psycopg.OperationalError("connection refused"), Disconnected, "the database cannot be reached"),
-        (psycopg.errors.lookup("53100")("could not extend file"), Unavailable, "the database is out of resources"),
+        (
+            psycopg.errors.ConnectionTimeout("connection timeout expired"),
+            Disconnected,
+            "the database server did not answer in time",
+        ),
+        (psycopg.errors.lookup("53100")("could not extend file"), Unavailable, "the database's disk is full"),
+        (
+            psycopg.errors.lookup("53300")("too many clients already"),
+            Unavailable,
+            "the database has too many connections",
+        ),
         (
             psycopg.errors.lookup("25006")("cannot execute INSERT in a read-only transaction"),
-            Unavailable,
+            ReadOnly,
             "the database is read-only",
         ),
     ],
