@@ -274,6 +274,24 @@ def _open_store(
     return store
 
 
+def _check_workers(workers: int, db: str | None, enable_admin: bool, console: str) -> None:
+    """Refuses what several server processes cannot share (the catalog of sqlite://, test controls, sessions)."""
+    if db is not None and db.strip().rstrip("/") in ("sqlite:", "sqlite:///:memory:"):
+        raise click.UsageError(
+            f"--workers {workers} needs a database the processes share: a SQLite file or PostgreSQL, not {db}"
+        )
+    if enable_admin:
+        raise click.UsageError(
+            f"--workers {workers} and --enable-admin: each process would have its own clock and faults; use "
+            "--workers 1 on a test server"
+        )
+    if console == "on":
+        raise click.UsageError(
+            f"--workers {workers} serves from {workers} processes whose console sessions are their own: add "
+            "--console off (or serve the console from a --workers 1 server on the same database)"
+        )
+
+
 def _listen(host: str, port: int) -> socket.socket:
     """The listening socket `serve` hands to uvicorn; failing to make one is a mistake the message names."""
     from .httpserver import listen
@@ -470,6 +488,18 @@ def run() -> None:
     "stalling in the middle of an answer may take twice as long).",
 )
 @click.option(
+    "--workers",
+    envvar="SMIMAGES_WORKERS",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    show_envvar=True,
+    metavar="N",
+    help="Server processes sharing the port (on a SQLite file or PostgreSQL), for the cores of a bigger machine; "
+    "with more than one, --console off and no --enable-admin (their state lives in one process). Background jobs "
+    "run in the first.",
+)
+@click.option(
     "--console",
     "console",
     envvar="SMIMAGES_CONSOLE",
@@ -501,6 +531,7 @@ def serve(
     enable_admin: bool,
     upstream: str | None,
     upstream_timeout: float,
+    workers: int,
     console: str,
     registry_lease: float | None,
     **registry: Any,
@@ -522,25 +553,38 @@ def serve(
         forward_to = None if upstream is None else HttpUpstream(upstream, upstream_timeout)
     except ValueError as exc:
         raise click.ClickException(f"--upstream: {exc}") from None
-    with _listen(host, port) as sock:  # first: a port in use is said before anything slow
-        store = _open_store(db, pool_size, DatabaseOptions(db_lock_timeout, db_statement_timeout, read_only), True)
-        clock = ShiftedClock() if enable_admin else time.time  # the admin API may move the clock ahead
-        settings = Settings(
-            transition_delay=transition_delay, registry=registry_settings, registry_lease=registry_lease
-        )
-        app = Server(
+    if workers > 1:
+        _check_workers(workers, db, enable_admin, console)
+    settings = Settings(transition_delay=transition_delay, registry=registry_settings, registry_lease=registry_lease)
+    clock = ShiftedClock() if enable_admin else time.time  # the admin API may move the clock ahead
+
+    def assemble(store: Store, index: int = 0) -> Server:
+        return Server(
             Service(store, settings, clock),
             auth,
-            worker=worker,
+            worker=worker and index == 0,
             test_controls=enable_admin,
             upstream=forward_to,
             console=console == "on",
         )
+
+    uvicorn_config: dict[str, Any] = {
+        "lifespan": "on",
+        "timeout_graceful_shutdown": 10,
+        "limit_concurrency": max_connections,
+        "timeout_keep_alive": 5,
+        "request_timeout": request_timeout,
+    }
+    options = DatabaseOptions(db_lock_timeout, db_statement_timeout, read_only)
+    with _listen(host, port) as sock:  # first: a port in use is said before anything slow
+        store = _open_store(db, pool_size, options, serving=True)
         _log_registry(registry_settings)
         bound = f"[{host}]" if ":" in host else host
         url = f"http://{bound}:{sock.getsockname()[1]}"
+        processes = f" in {workers} processes" if workers > 1 else ""
+        httpserver.hold_stop_signals()
         logging.getLogger("smimages").info(
-            "serving on %s with %s%s", url, store.display_url, " (read-only)" if read_only else ""
+            "serving on %s%s with %s%s", url, processes, store.display_url, " (read-only)" if read_only else ""
         )
         if forward_to is not None:
             logging.getLogger("smimages").info("other SageMaker operations go to the upstream %s", forward_to.url)
@@ -548,18 +592,19 @@ def serve(
             logging.getLogger("smimages").info("web console at %s/", url)
         if enable_admin:
             logging.getLogger("smimages").warning("the unauthenticated admin API is enabled under /_smimages/")
-        try:
-            httpserver.run(
-                app,
-                sock,
-                lifespan="on",
-                timeout_graceful_shutdown=10,
-                limit_concurrency=max_connections,
-                timeout_keep_alive=5,
-                request_timeout=request_timeout,
-            )
-        finally:
-            store.dispose()
+        if workers == 1:
+            try:
+                httpserver.run(assemble(store), sock, **uvicorn_config)
+            finally:
+                store.dispose()
+            return
+        store.dispose()  # migrated: each process opens its own connections after the fork
+
+        def build(index: int) -> tuple[Server, Callable[[], None]]:
+            own = _open_store(db, pool_size, options, serving=True, create=False)
+            return assemble(own, index), own.dispose
+
+        httpserver.run_processes(build, sock, workers, **uvicorn_config)
 
 
 @main.command()

@@ -1,12 +1,16 @@
 """The HTTP server: uvicorn on httptools, with RFC 9112 framing, head limits and connection deadlines, on asyncio."""
 
 import asyncio
+import contextlib
 import functools
 import gc
 import logging
+import os
+import signal
 import socket
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Generator
 from typing import Any
 
 import httptools
@@ -384,21 +388,119 @@ def listen(host: str, port: int, backlog: int = 2048) -> socket.socket:
     return sock
 
 
+_STOPPING = (signal.SIGTERM, signal.SIGINT)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, taking the stop signals held back since run() began once its handlers are in place: one that
+    came earlier (a Ctrl-C as the server starts) then stops it gracefully, instead of reaching asyncio's own handler,
+    whose cancellation of the starting server can be lost, leaving it running."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        with super().capture_signals():
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPPING)
+            yield
+
+
+def hold_stop_signals() -> None:
+    """Holds SIGINT and SIGTERM pending, from the moment a server says it serves until its handlers are in place
+    (run, run_processes): neither the default action nor a disposition of SIG_IGN (a background job of a script) may
+    end or ignore a stop meant for it."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, _STOPPING)
+
+
 def run(
     app: Callable[..., Any], sock: socket.socket, request_timeout: float = DEFAULT_REQUEST_TIMEOUT, **config: Any
 ) -> None:
     """Serves `app` with uvicorn (uvicorn.Config(app, **config) and options(request_timeout)) on a listening socket
     (listen()), until SIGINT or SIGTERM; uvicorn re-raises the signal once it has shut down gracefully, and the
-    KeyboardInterrupt of a SIGINT is the normal end then. Before the server started, it is left to the caller.
+    KeyboardInterrupt of a SIGINT is the normal end then. One that comes while it starts is held until it can stop
+    gracefully (_Server).
 
     What was built before it (the botocore model, SQLAlchemy's statements, the imported modules) lives as long as the
     server, so it is first left out of the garbage collector's full passes, which would otherwise walk it again and
     again (about 5 % of a Describe's instructions)."""
-    gc.collect()
-    gc.freeze()
-    server = uvicorn.Server(uvicorn.Config(app, **config, **options(request_timeout)))
+    hold_stop_signals()  # until uvicorn handles them (_Server)
     try:
-        server.run(sockets=[sock])
-    except KeyboardInterrupt:
-        if not server.started:
-            raise
+        gc.collect()
+        gc.freeze()
+        server = _Server(uvicorn.Config(app, **config, **options(request_timeout)))
+        try:
+            server.run(sockets=[sock])
+        except KeyboardInterrupt:
+            if not server.started:
+                raise
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPPING)
+
+
+def run_processes(
+    build: Callable[[int], tuple[Callable[..., Any], Callable[[], None]]],
+    sock: socket.socket,
+    processes: int,
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+    **config: Any,
+) -> None:
+    """Serves with `processes` forked processes sharing the listening socket (the kernel spreads connections among
+    them). Each builds its own app with build(index) -> (app, close), after the fork, since database connections and
+    threads cannot cross one, and serves it with run(). SIGTERM to this parent is passed on to them; SIGINT (Ctrl-C)
+    reaches the whole process group on its own. A process that dies while they serve is started again."""
+    children: dict[int, int] = {}  # pid -> index
+    stopping = False
+
+    def spawn(index: int) -> None:
+        # A stop signal must not end the child before uvicorn handles it: the child starts with them blocked (held
+        # pending) and _Server unblocks them once uvicorn's handlers are installed.
+        hold_stop_signals()
+        pid = os.fork()
+        if pid:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPPING)
+            children[pid] = index
+            return
+        code = 0
+        try:  # the child: back to the default dispositions, then its own app
+            for signum in _STOPPING:
+                signal.signal(signum, signal.SIG_DFL)
+            app, close = build(index)
+            try:
+                run(app, sock, request_timeout, **config)
+            finally:
+                close()
+        except KeyboardInterrupt:
+            pass
+        except BaseException:
+            log.exception("server process %d failed", index)
+            code = 1
+        finally:
+            os._exit(code)
+
+    def stop(signum: int, _frame: Any) -> None:
+        nonlocal stopping
+        stopping = True
+        if signum == signal.SIGTERM:
+            for pid in children:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGTERM)
+
+    previous = {signum: signal.signal(signum, stop) for signum in _STOPPING}
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPPING)
+    try:
+        for number in range(processes):
+            if not stopping:  # a stop held since the server said it serves
+                spawn(number)
+        while children:
+            pid, status = os.wait()
+            ended = children.pop(pid) if pid in children else None
+            if ended is not None and not stopping:
+                log.error(
+                    "server process %d (pid %d) ended with status %d; starting it again",
+                    ended,
+                    pid,
+                    os.waitstatus_to_exitcode(status),
+                )
+                time.sleep(1)
+                spawn(ended)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

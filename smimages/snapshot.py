@@ -217,12 +217,13 @@ def _check_value(value: Any, kind: tuple[str, int | None, bool], where: str) -> 
         raise SnapshotError(f"{where} must be an object")
 
 
-def _check_api(operation: str, request: dict[str, Any], where: str) -> None:
-    """SnapshotError unless what an entry holds would be a valid `operation` request (the model's constraints)."""
+def _check_api(operation: str, request: dict[str, Any], where: str) -> dict[str, Any]:
+    """The request as the validator cleans it (members in their shapes' order), or SnapshotError unless what an
+    entry holds would be a valid `operation` request (the model's constraints)."""
     model = operation_model(operation)
     assert model is not None and isinstance(model.input_shape, StructureShape)
     try:
-        validate(model.input_shape, request)
+        return validate(model.input_shape, request)
     except ServiceError as exc:
         raise SnapshotError(f"{where}: {exc.message}") from None
 
@@ -314,7 +315,10 @@ def _parse_configs(document: dict[str, Any], now: float) -> list[ConfigEntry]:
         values = _columns(config, where, "app_image_configs", ("name",), defaults)
         tag_rows = _tag_rows(tags, where)
         blocks = {api: values[column] for api, column in APP_IMAGE_CONFIG_MEMBERS.items()}
-        _check_api("CreateAppImageConfig", {"AppImageConfigName": values["name"], "Tags": tags, **blocks}, where)
+        request = {"AppImageConfigName": values["name"], "Tags": tags, **blocks}
+        cleaned = _check_api("CreateAppImageConfig", request, where)
+        for api, column in APP_IMAGE_CONFIG_MEMBERS.items():  # stored as CreateAppImageConfig stores them
+            values[column] = cleaned.get(api)
         parsed.append(ConfigEntry(values, tag_rows))
     return parsed
 

@@ -10,6 +10,7 @@ from ..domain import paging
 from ..domain.arns import app_image_config_arn
 from ..domain.limits import DEFAULT_MAX_RESULTS
 from ..errors import ResourceInUse, ResourceNotFound, ValidationException
+from ..protocol.wire import Shaped
 from ..store import APP_IMAGE_CONFIG_MEMBERS, CatalogTx, Conflict
 from . import operation
 from .service import Service
@@ -48,14 +49,18 @@ def _blocks(request: Row) -> Row:
 
 
 def config_fields(ctx: RequestContext, row: Row) -> Row:
-    """An app image config as DescribeAppImageConfig and ListAppImageConfigs show it."""
-    return {
+    """An app image config as DescribeAppImageConfig and ListAppImageConfigs show it, in its wire form (see
+    wire.Shaped): its blocks are stored as the validator cleaned them, in the shapes' order."""
+    fields = {
         "AppImageConfigArn": app_image_config_arn(ctx, row["name"]),
         "AppImageConfigName": row["name"],
-        "CreationTime": row["created_at"],
-        "LastModifiedTime": row["modified_at"],
-        **{member: row[column] for member, column in APP_IMAGE_CONFIG_MEMBERS.items()},
+        "CreationTime": round(row["created_at"], 3),
+        "LastModifiedTime": round(row["modified_at"], 3),
     }
+    for member, column in APP_IMAGE_CONFIG_MEMBERS.items():
+        if row[column] is not None:
+            fields[member] = row[column]
+    return fields
 
 
 @taggable("app-image-config")
@@ -125,4 +130,4 @@ def list_app_image_configs(service: Service, ctx: RequestContext, request: Row) 
             ctx.account, ctx.region, query, query["SortBy"], query["SortOrder"] == "Descending", after, limit
         )
     configs, token = paging.page(rows, limit, query)
-    return {"AppImageConfigs": [config_fields(ctx, row) for row in configs], "NextToken": token}
+    return {"AppImageConfigs": Shaped(config_fields(ctx, row) for row in configs), "NextToken": token}

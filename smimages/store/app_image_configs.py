@@ -5,12 +5,15 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+import orjson
 from sqlalchemy import Select, bindparam, delete, insert, select, update
 
-from .schema import app_image_configs
+from .schema import APP_IMAGE_CONFIG_MEMBERS, app_image_configs
 from .sql import Row, SqlTx, keyset_page, like_pattern, list_params, time_filters
 
 c = app_image_configs.c
+# What a config in a list shows: all of it but its account, region and name key
+LISTED_COLUMNS = ("id", "name", "created_at", "modified_at", *APP_IMAGE_CONFIG_MEMBERS.values())
 LIST_FILTERS = ("CreationTimeAfter", "CreationTimeBefore", "ModifiedTimeAfter", "ModifiedTimeBefore")
 _SORT_COLUMNS = {"CreationTime": c.created_at, "LastModifiedTime": c.modified_at, "Name": c.name}
 _NAMED = select(app_image_configs).where(
@@ -24,7 +27,7 @@ def _list_statement(
     sort_by: str, descending: bool, resume: bool, names: tuple[str, ...], contains: bool
 ) -> Select[Any]:
     sort_col = _SORT_COLUMNS[sort_by]
-    query = select(app_image_configs, sort_col.label("sort_key")).where(
+    query = select(*(c[name] for name in LISTED_COLUMNS), sort_col.label("sort_key")).where(
         c.account == bindparam("account"),
         c.region == bindparam("region"),
         *time_filters(names, c.created_at, c.modified_at),
@@ -68,4 +71,11 @@ class AppImageConfigQueries(SqlTx):
         params.update(account=account, region=region)
         if contains:
             params["contains"] = like_pattern(filters["NameContains"])
-        return [(row, [row["sort_key"], row["id"]]) for row in self._rows(statement, params)]
+        rows = []
+        for values in self._all(statement, params):  # on the driver's cursor: the JSON blocks are decoded here
+            row = dict(zip(LISTED_COLUMNS, values, strict=False))
+            for column in APP_IMAGE_CONFIG_MEMBERS.values():
+                if isinstance(row[column], str):  # SQLite's JSON is text; psycopg decodes PostgreSQL's itself
+                    row[column] = orjson.loads(row[column])
+            rows.append((row, [values[-1], values[0]]))
+        return rows

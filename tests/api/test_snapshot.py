@@ -208,6 +208,12 @@ def test_load_replaces_and_reset_empties(smimages):
         ),
         ({"format": "smimages-catalog", "version": 1, "app_image_configs": [{}]}, r"app_image_configs\[0\] lacks name"),
         ({"format": "smimages-catalog", "version": 1, "app_image_configs": {}}, "app_image_configs must be a list"),
+        (
+            {"format": "smimages-catalog", "version": 1, "app_image_configs": [{"name": "c", "kernel_gateway": {}}]},
+            r"app_image_configs\[0\]: 1 validation error detected: "
+            r"Value null at 'kernelGatewayImageConfig\.kernelSpecs' failed to satisfy constraint: "
+            "Member must not be null",
+        ),
     ],
 )
 def test_documents_that_are_not_catalogs_are_refused(smimages, document, message):

@@ -49,3 +49,29 @@ def test_listed_images_are_in_their_wire_form(service, sm):
     plain = {**result, "Images": [dict(item) for item in result["Images"]]}
     assert serialize(shape, result) == serialize(shape, plain)
     assert result["Images"][1]["FailureReason"] == "Not allowed." and "DisplayName" not in result["Images"][1]
+
+
+def test_listed_app_image_configs_are_in_their_wire_form(service, sm):
+    kernel = {"KernelSpecs": [{"Name": "python3", "DisplayName": "Python 3"}], "FileSystemConfig": {"DefaultUid": 0}}
+    jupyter = {"ContainerConfig": {"ContainerEnvironmentVariables": {"B": "2", "A": "1"}, "ContainerArguments": ["x"]}}
+    sm.create_app_image_config(
+        AppImageConfigName="both", KernelGatewayImageConfig=kernel, JupyterLabAppImageConfig=jupyter
+    )
+    service.clock.advance(0.1234567)
+    sm.create_app_image_config(AppImageConfigName="bare")
+    service.load(
+        {
+            **service.dump(),
+            "app_image_configs": [
+                *service.dump()["app_image_configs"],
+                {"name": "seeded", "code_editor": {"FileSystemConfig": {"DefaultGid": 5, "MountPath": "/x"}}},
+            ],
+        }
+    )
+    ctx = RequestContext(ACCOUNT, REGION, service.service.now())
+    shape = operation_model("ListAppImageConfigs").output_shape
+    result = dispatch(service.service, ctx, "ListAppImageConfigs", {"SortBy": "Name", "SortOrder": "Ascending"})
+    assert type(result["AppImageConfigs"]) is Shaped
+    assert [c["AppImageConfigName"] for c in result["AppImageConfigs"]] == ["bare", "both", "seeded"]
+    plain = {**result, "AppImageConfigs": [dict(item) for item in result["AppImageConfigs"]]}
+    assert serialize(shape, result) == serialize(shape, plain)

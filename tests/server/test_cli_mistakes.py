@@ -296,6 +296,26 @@ def test_ctrl_c_at_any_moment(command, tmp_path):
     assert outcomes[0] == 1, outcomes  # interrupted while loading
 
 
+def test_a_background_server_stops_on_sigint_as_it_starts(tmp_path):
+    """`smimages serve &` in a script runs with SIGINT ignored until uvicorn handles it; a `kill -INT` the moment it
+    says it serves is held until then and stops it gracefully (it was once discarded, leaving the server running)."""
+    executable = str(Path(sys.executable).with_name("smimages"))
+    proc = subprocess.Popen(
+        [executable, "serve", "--db", f"sqlite:///{tmp_path}/state.db", "--port", "0"],
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),  # as bash starts a background job
+    )
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if "serving on" in line:
+            break
+    proc.send_signal(signal.SIGINT)
+    err = proc.communicate(timeout=20)[1]
+    assert proc.returncode == 0, err
+    assert err.splitlines()[-1].endswith("INFO smimages: stopped: every request answered"), err
+
+
 def test_serve_says_when_it_creates_a_database_and_where(server_factory, tmp_path):
     server = server_factory("--db", f"sqlite:///{tmp_path}/new/folder/state.db").start()
     out = server.stop()
