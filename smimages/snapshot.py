@@ -44,9 +44,11 @@ from .store import (
 
 FORMAT = "smimages-catalog"
 VERSION = 1
-_IMAGE_COLUMNS = [name for name in COLUMNS["images"] if name != "id"]
+# What an export writes: every column but the row ids and the name key, which an import derives from the name (so a
+# name edited in an exported document is all it takes to rename)
+_IMAGE_COLUMNS = [name for name in COLUMNS["images"] if name not in ("id", "name_key")]
 _VERSION_COLUMNS = [name for name in COLUMNS["image_versions"] if name not in ("id", "image_id")]
-_CONFIG_COLUMNS = [name for name in COLUMNS["app_image_configs"] if name != "id"]
+_CONFIG_COLUMNS = [name for name in COLUMNS["app_image_configs"] if name not in ("id", "name_key")]
 
 
 class SnapshotError(ValueError):
@@ -187,7 +189,7 @@ def _columns(
     if "region" in values and not REGION_NAME.fullmatch(values["region"]):
         raise SnapshotError(f"{where}.region is not a region name: {values['region']!r}")
     if "name_key" in values and values["name_key"] != values["name"].lower():
-        raise SnapshotError(f"{where}.name_key must be the name in lower case")
+        raise SnapshotError(f"{where}.name_key must be the name in lower case (or be left out: it is derived from it)")
     return values
 
 

@@ -3,9 +3,10 @@
 import base64
 import hashlib
 import json
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..errors import ValidationException
+from .limits import DEFAULT_MAX_RESULTS
 
 
 def _fingerprint(query: dict[str, Any]) -> str:
@@ -46,3 +47,27 @@ def list_query(
     query["SortBy"] = request.get("SortBy", default_sort)
     query["SortOrder"] = request.get("SortOrder", default_order)
     return query
+
+
+class Listing(NamedTuple):
+    """A List request as the store runs it: its query (filters, SortBy, SortOrder), whether that order descends, the
+    keyset position to resume after (from NextToken), and the page size."""
+
+    query: dict[str, Any]
+    descending: bool
+    after: list[Any] | None
+    limit: int
+
+    @property
+    def sort_by(self) -> str:
+        return str(self.query["SortBy"])
+
+
+def listing(
+    request: dict[str, Any], filters: tuple[str, ...], default_sort: str, default_order: str = "DESCENDING"
+) -> Listing:
+    """The Listing a List request asks for; a NextToken of another query is invalid."""
+    query = list_query(request, filters, default_sort, default_order)
+    after = decode(query, request.get("NextToken"))
+    limit = request.get("MaxResults", DEFAULT_MAX_RESULTS)
+    return Listing(query, query["SortOrder"].upper() == "DESCENDING", after, limit)

@@ -8,7 +8,6 @@ from typing import Any
 from ..context import RequestContext
 from ..domain import paging
 from ..domain.arns import app_image_config_arn
-from ..domain.limits import DEFAULT_MAX_RESULTS
 from ..errors import ResourceInUse, ResourceNotFound, ValidationException
 from ..protocol.wire import Shaped
 from ..store import APP_IMAGE_CONFIG_MEMBERS, CatalogTx, Conflict
@@ -122,12 +121,8 @@ def delete_app_image_config(service: Service, ctx: RequestContext, request: Row)
 
 @operation
 def list_app_image_configs(service: Service, ctx: RequestContext, request: Row) -> Row:
-    query = paging.list_query(request, _LIST_FILTERS, "CreationTime", "Descending")
-    after = paging.decode(query, request.get("NextToken"))
-    limit = request.get("MaxResults", DEFAULT_MAX_RESULTS)
+    listing = paging.listing(request, _LIST_FILTERS, "CreationTime", "Descending")
     with service.store.transaction() as tx:
-        rows = tx.list_app_image_configs(
-            ctx.account, ctx.region, query, query["SortBy"], query["SortOrder"] == "Descending", after, limit
-        )
-    configs, token = paging.page(rows, limit, query)
+        rows = tx.list_app_image_configs(ctx.account, ctx.region, listing)
+    configs, token = paging.page(rows, listing.limit, listing.query)
     return {"AppImageConfigs": Shaped(config_fields(ctx, row) for row in configs), "NextToken": token}

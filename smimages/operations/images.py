@@ -6,7 +6,6 @@ from ..context import RequestContext
 from ..domain import paging
 from ..domain.arns import image_arn
 from ..domain.lifecycle import IMAGE_ALLOWED
-from ..domain.limits import DEFAULT_MAX_RESULTS
 from ..errors import ResourceInUse, ValidationException
 from ..protocol.wire import Shaped
 from ..store import CatalogTx, Conflict
@@ -120,12 +119,8 @@ def delete_image(service: Service, ctx: RequestContext, request: dict[str, Any])
 
 @operation
 def list_images(service: Service, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
-    query = paging.list_query(request, _LIST_FILTERS, "CREATION_TIME")
-    after = paging.decode(query, request.get("NextToken"))
-    limit = request.get("MaxResults", DEFAULT_MAX_RESULTS)
+    listing = paging.listing(request, _LIST_FILTERS, "CREATION_TIME")
     with service.store.transaction() as tx:
-        rows = tx.list_images(
-            ctx.account, ctx.region, ctx.now, query, query["SortBy"], query["SortOrder"] == "DESCENDING", after, limit
-        )
-    images, token = paging.page(rows, limit, query)
+        rows = tx.list_images(ctx.account, ctx.region, ctx.now, listing)
+    images, token = paging.page(rows, listing.limit, listing.query)
     return {"Images": Shaped(image_summary(ctx, row) for row in images), "NextToken": token}

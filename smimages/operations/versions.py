@@ -6,7 +6,6 @@ from ..context import RequestContext
 from ..domain import paging
 from ..domain.arns import image_arn, image_version_arn, image_versions_arn
 from ..domain.lifecycle import IMAGE_ALLOWED, VERSION_ALLOWED, awaiting_check, touched
-from ..domain.limits import DEFAULT_MAX_RESULTS
 from ..errors import ValidationException
 from ..protocol.wire import Shaped
 from ..store import VERSION_MEMBERS, CatalogTx
@@ -161,15 +160,11 @@ def delete_image_version(service: Service, ctx: RequestContext, request: dict[st
 
 @operation
 def list_image_versions(service: Service, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
-    query = paging.list_query(request, _LIST_FILTERS, "CREATION_TIME")
-    after = paging.decode(query, request.get("NextToken"))
-    limit = request.get("MaxResults", DEFAULT_MAX_RESULTS)
+    listing = paging.listing(request, _LIST_FILTERS, "CREATION_TIME")
     with service.store.transaction() as tx:
         image = require_image(tx, ctx, request["ImageName"])
-        rows = tx.list_versions(
-            image["id"], ctx.now, query, query["SortBy"], query["SortOrder"] == "DESCENDING", after, limit
-        )
-    versions, token = paging.page(rows, limit, query)
+        rows = tx.list_versions(image["id"], ctx.now, listing)
+    versions, token = paging.page(rows, listing.limit, listing.query)
     name = image["name"]
     shown_arn, prefix = image_arn(ctx, name), image_versions_arn(ctx, name)
     summaries = Shaped(version_summary(shown_arn, prefix, row) for row in versions)

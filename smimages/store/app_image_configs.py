@@ -8,8 +8,10 @@ from typing import Any
 import orjson
 from sqlalchemy import Select, bindparam, delete, insert, select, update
 
+from ..domain.paging import Listing
+from .interface import Positioned
 from .schema import APP_IMAGE_CONFIG_MEMBERS, app_image_configs
-from .sql import Row, SqlTx, keyset_page, like_pattern, list_params, time_filters
+from .sql import Row, SqlTx, keyset_page, list_params, time_filters
 
 c = app_image_configs.c
 # What a config in a list shows: all of it but its account, region and name key
@@ -55,22 +57,12 @@ class AppImageConfigQueries(SqlTx):
     def delete_app_image_config(self, config_id: int) -> None:
         self.conn.execute(delete(app_image_configs).where(c.id == config_id))
 
-    def list_app_image_configs(
-        self,
-        account: str,
-        region: str,
-        filters: Row,
-        sort_by: str,
-        descending: bool,
-        after: list[Any] | None,
-        limit: int,
-    ) -> list[tuple[Row, list[Any]]]:
-        names, params = list_params(0.0, filters, after, limit, LIST_FILTERS)
-        contains = bool(filters.get("NameContains"))
-        statement = _list_statement(sort_by, descending, after is not None, names, contains)
+    def list_app_image_configs(self, account: str, region: str, listing: Listing) -> Positioned:
+        names, params = list_params(0.0, listing, LIST_FILTERS)
+        statement = _list_statement(
+            listing.sort_by, listing.descending, listing.after is not None, names, "contains" in params
+        )
         params.update(account=account, region=region)
-        if contains:
-            params["contains"] = like_pattern(filters["NameContains"])
         rows = []
         for values in self._all(statement, params):  # on the driver's cursor: the JSON blocks are decoded here
             row = dict(zip(LISTED_COLUMNS, values, strict=False))

@@ -8,8 +8,10 @@ from typing import Any
 from sqlalchemy import Result, Select, bindparam, delete, func, insert, select, update
 
 from ..domain.lifecycle import effective
+from ..domain.paging import Listing
+from .interface import Positioned
 from .schema import LIFECYCLE_COLUMNS, SHOWN_VERSION_COLUMNS, image_versions, images, version_aliases
-from .sql import Row, SqlTx, gone, keyset_page, like_pattern, list_params, modified, time_filters, visible
+from .sql import Row, SqlTx, gone, keyset_page, list_params, modified, time_filters, visible
 
 # The image columns a joined image-and-version read fetches beside the version's SHOWN_VERSION_COLUMNS. Each column
 # fetched costs (the sqlite3 driver gives up and takes back the GIL for every column of a row).
@@ -203,24 +205,13 @@ class ImageQueries(SqlTx):
     def update_image(self, image_id: int, values: Row) -> None:
         self.conn.execute(update(images).where(images.c.id == image_id).values(**values))
 
-    def list_images(
-        self,
-        account: str,
-        region: str,
-        now: float,
-        filters: Row,
-        sort_by: str,
-        descending: bool,
-        after: list[Any] | None,
-        limit: int,
-    ) -> list[tuple[Row, list[Any]]]:
+    def list_images(self, account: str, region: str, now: float, listing: Listing) -> Positioned:
         """A page of an account's visible images: their LISTED_IMAGE_COLUMNS, with keyset positions."""
-        names, params = list_params(now, filters, after, limit)
-        contains = bool(filters.get("NameContains"))
-        statement = _list_images_statement(sort_by, descending, after is not None, names, contains)
+        names, params = list_params(now, listing)
+        statement = _list_images_statement(
+            listing.sort_by, listing.descending, listing.after is not None, names, "contains" in params
+        )
         params.update(account=account, region=region)
-        if contains:
-            params["contains"] = like_pattern(filters["NameContains"])
         rows = []
         for values in self._all(statement, params):
             shown = effective(dict(zip(LISTED_IMAGE_COLUMNS, values, strict=False)), now)
@@ -280,19 +271,10 @@ class ImageQueries(SqlTx):
         version = effective(_version(row[:split], SHOWN_VERSION_COLUMNS), now)
         return None if version is None else (image, version)  # its WHERE keeps gone versions out
 
-    def list_versions(
-        self,
-        image_id: int,
-        now: float,
-        filters: Row,
-        sort_by: str,
-        descending: bool,
-        after: list[Any] | None,
-        limit: int,
-    ) -> list[tuple[Row, list[Any]]]:
+    def list_versions(self, image_id: int, now: float, listing: Listing) -> Positioned:
         """A page of an image's visible versions: their LISTED_VERSION_COLUMNS, with keyset positions."""
-        names, params = list_params(now, filters, after, limit)
-        statement = _list_versions_statement(sort_by, descending, after is not None, names)
+        names, params = list_params(now, listing)
+        statement = _list_versions_statement(listing.sort_by, listing.descending, listing.after is not None, names)
         rows = []
         for values in self._all(statement, {**params, "image_id": image_id}):
             shown = effective(dict(zip(LISTED_VERSION_COLUMNS, values, strict=False)), now)

@@ -6,6 +6,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ..domain.paging import Listing
+
 if TYPE_CHECKING:
     from .health import Health
 
@@ -99,17 +101,7 @@ class ImageTx(Protocol):
 
     def update_image(self, image_id: int, values: Row) -> None: ...
 
-    def list_images(
-        self,
-        account: str,
-        region: str,
-        now: float,
-        filters: Row,
-        sort_by: str,
-        descending: bool,
-        after: list[Any] | None,
-        limit: int,
-    ) -> Positioned: ...
+    def list_images(self, account: str, region: str, now: float, listing: Listing) -> Positioned: ...
 
     def purge_gone_versions(self, image_id: int, now: float) -> None: ...
 
@@ -127,16 +119,7 @@ class ImageTx(Protocol):
         self, account: str, region: str, name: str, now: float, number: int | None = None, alias: str | None = None
     ) -> tuple[Row, Row] | None: ...
 
-    def list_versions(
-        self,
-        image_id: int,
-        now: float,
-        filters: Row,
-        sort_by: str,
-        descending: bool,
-        after: list[Any] | None,
-        limit: int,
-    ) -> Positioned: ...
+    def list_versions(self, image_id: int, now: float, listing: Listing) -> Positioned: ...
 
     def aliases(
         self, image_id: int, now: float, version_id: int | None, alias: str | None, after: str | None, limit: int
@@ -160,16 +143,7 @@ class AppImageConfigTx(Protocol):
 
     def delete_app_image_config(self, config_id: int) -> None: ...
 
-    def list_app_image_configs(
-        self,
-        account: str,
-        region: str,
-        filters: Row,
-        sort_by: str,
-        descending: bool,
-        after: list[Any] | None,
-        limit: int,
-    ) -> Positioned: ...
+    def list_app_image_configs(self, account: str, region: str, listing: Listing) -> Positioned: ...
 
 
 class TagTx(Protocol):

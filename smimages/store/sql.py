@@ -9,6 +9,7 @@ from sqlalchemy import BindParameter, ColumnElement, Connection, Float, FromClau
 from sqlalchemy.sql import Executable, Select
 
 from ..domain.lifecycle import GONE
+from ..domain.paging import Listing
 from .fastpath import Lookups
 
 Row = dict[str, Any]
@@ -84,14 +85,16 @@ def time_filters(names: tuple[str, ...], created: Any, changed: Any) -> list[Col
     return filters
 
 
-def list_params(
-    now: float, filters: Row, after: list[Any] | None, limit: int, names: tuple[str, ...] = TIME_FILTERS
-) -> tuple[tuple[str, ...], Row]:
-    """The time filters (of `names`) a List request uses, and the parameters of its statement."""
+def list_params(now: float, listing: Listing, names: tuple[str, ...] = TIME_FILTERS) -> tuple[tuple[str, ...], Row]:
+    """The time filters (of `names`) a List request uses, and the parameters of its statement: `contains` holds the
+    LIKE pattern of a NameContains filter."""
+    filters = listing.query
     used = tuple(name for name in names if filters.get(name) is not None)
-    params = {"now": now, "limit": limit + 1, **{name: filters[name] for name in used}}
-    if after is not None:
-        params.update(key=after[0], last=after[1])
+    params = {"now": now, "limit": listing.limit + 1, **{name: filters[name] for name in used}}
+    if listing.after is not None:
+        params.update(key=listing.after[0], last=listing.after[1])
+    if filters.get("NameContains"):
+        params["contains"] = like_pattern(filters["NameContains"])
     return used, params
 
 

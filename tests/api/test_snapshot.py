@@ -120,6 +120,21 @@ def test_dump_load_dump_is_exact(smimages, tmp_path):
     ]
 
 
+def test_a_name_edited_in_an_export_renames(smimages):
+    """An export holds no derived name keys: changing a name in the document is all a rename takes."""
+    build_catalog(smimages)
+    document = smimages.dump()
+    assert not any("name_key" in entry for entry in document["images"] + document["app_image_configs"])
+    document["images"][0]["name"] = "Renamed"
+    document["app_image_configs"][0]["name"] = "renamed-config"
+    smimages.load(document)
+    sm = smimages.client()
+    assert sm.describe_image(ImageName="Renamed")["ImageName"] == "Renamed"
+    with pytest.raises(sm.exceptions.ResourceInUse):  # its name key is the new name's
+        sm.create_image(ImageName="renamed", RoleArn=ROLE)
+    assert sm.describe_app_image_config(AppImageConfigName="renamed-config")["AppImageConfigName"] == "renamed-config"
+
+
 def test_seed_fills_what_a_hand_written_catalog_leaves_out(smimages):
     smimages.load(SEED)
     client = smimages.client()

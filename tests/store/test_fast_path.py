@@ -5,6 +5,7 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
+from smimages.domain.paging import Listing
 from smimages.store import Busy, Store, open_store
 from smimages.store.fastpath import DriverLookups, PlainLookups
 from support import ACCOUNT, REGION
@@ -31,7 +32,8 @@ def lookups(tx, now):
         if image is not None:
             results.append((("token", name), tx.version(image["id"], now, token="no-such-token")))
             for sort_by in ("CREATION_TIME", "LAST_MODIFIED_TIME", "VERSION"):
-                page = tx.list_versions(image["id"], now, {}, sort_by, True, None, 100)
+                listing = Listing({"SortBy": sort_by, "SortOrder": "DESCENDING"}, True, None, 100)
+                page = tx.list_versions(image["id"], now, listing)
                 results.append((("list_versions", name, sort_by), page))
     return results
 

@@ -37,3 +37,14 @@ def test_a_list_query_holds_its_filters_and_sort_with_defaults():
         "SortBy": "CREATION_TIME",
         "SortOrder": "DESCENDING",
     }
+
+
+def test_a_listing_is_what_the_store_runs():
+    query = {"SortBy": "Name", "SortOrder": "Ascending"}
+    token = paging.encode(query, ["b", 2])
+    listing = paging.listing({"SortBy": "Name", "SortOrder": "Ascending", "NextToken": token}, (), "CreationTime")
+    assert listing == paging.Listing(query, False, ["b", 2], 10)  # 10: the default MaxResults
+    assert listing.sort_by == "Name"
+    assert paging.listing({"MaxResults": 3}, (), "CreationTime", "Descending") == paging.Listing(
+        {"SortBy": "CreationTime", "SortOrder": "Descending"}, True, None, 3
+    )

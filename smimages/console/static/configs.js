@@ -1,9 +1,8 @@
 // The AppImageConfigs of one (account, region), with their configuration blocks and tags.
 
 import * as api from "./api.js";
-import { cli, debounced, field, h, input, latest, messages, pager, reconcile, tagCells, time } from "./dom.js";
+import { cli, h, listPage, tagCells, time } from "./dom.js";
 
-const PAGE_SIZE = 25;
 const BLOCKS = ["KernelGatewayImageConfig", "JupyterLabAppImageConfig", "CodeEditorAppImageConfig"];
 
 function blocks(config) {
@@ -20,44 +19,6 @@ function blocks(config) {
 }
 
 export function configsView({ scope }) {
-  const notes = messages();
-  const filter = input("filter", { type: "search", placeholder: "part of a name" });
-  const tbody = h("tbody");
-  const empty = h("p", { class: "empty", hidden: true }, "No AppImageConfigs here.");
-  const pages = pager(() => refresh());
-  filter.addEventListener(
-    "input",
-    debounced(() => {
-      pages.reset();
-      refresh();
-    }),
-  );
-
-  const element = h(
-    "section",
-    { "aria-labelledby": "page-title" },
-    h("h2", { id: "page-title", tabindex: "-1" }, "AppImageConfigs"),
-    h("form", { role: "search", class: "filter", onsubmit: (e) => e.preventDefault() }, field("Filter by name", filter)),
-    notes.box,
-    h(
-      "div",
-      { class: "table-wrap" },
-      h(
-        "table",
-        { class: "list" },
-        h("caption", { class: "sr-only" }, "AppImageConfigs"),
-        h(
-          "thead",
-          {},
-          h("tr", {}, ["Name", "Configuration", "Created", "Last modified", "Tags", "AWS CLI"].map((t) => h("th", { scope: "col" }, t))),
-        ),
-        tbody,
-      ),
-    ),
-    empty,
-    pages.element,
-  );
-
   function row(config) {
     const name = config.AppImageConfigName;
     return h(
@@ -72,27 +33,23 @@ export function configsView({ scope }) {
     );
   }
 
-  const refresh = latest(async (current) => {
-    const request = { MaxResults: PAGE_SIZE, SortBy: "Name", SortOrder: "Ascending" };
-    if (filter.value.trim()) request.NameContains = filter.value.trim();
-    if (pages.token) request.NextToken = pages.token;
-    let listed;
-    try {
-      listed = await api.call(scope, "ListAppImageConfigs", request);
-    } catch (error) {
-      if (current()) notes.error(error);
-      return;
-    }
+  async function load(request) {
+    const listed = await api.call(scope, "ListAppImageConfigs", { ...request, SortBy: "Name", SortOrder: "Ascending" });
     const configs = listed.AppImageConfigs || [];
     const tags = await api.calls(scope, configs.map((c) => ["ListTags", { ResourceArn: c.AppImageConfigArn, MaxResults: 50 }]));
-    if (!current()) return;
     configs.forEach((config, i) => {
       config.tags = tags[i].body ? tags[i].body.Tags : [];
     });
-    pages.update(listed.NextToken);
-    reconcile(tbody, configs, (config) => config.AppImageConfigName, row);
-    empty.hidden = configs.length > 0;
-  });
+    return { items: configs, next: listed.NextToken };
+  }
 
+  const { element, refresh } = listPage({
+    title: "AppImageConfigs",
+    columns: ["Name", "Configuration", "Created", "Last modified", "Tags", "AWS CLI"],
+    emptyText: "No AppImageConfigs here.",
+    load,
+    key: (config) => config.AppImageConfigName,
+    row,
+  });
   return { element, refresh, title: "AppImageConfigs" };
 }

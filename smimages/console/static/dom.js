@@ -227,3 +227,60 @@ export function latest(load) {
     await load(() => mine === generation);
   };
 }
+
+const LIST_PAGE_SIZE = 25;
+
+// A page listing one kind of resource: its title, a filter by name, messages, a table of `columns`, a pager.
+// `load(request)` lists one page (the request holds MaxResults, and NameContains and NextToken when they apply) and
+// returns { items, next }; `key` names an item and `row` renders one. Returns { element, refresh, notes }.
+export function listPage({ title, columns, emptyText, load, key, row }) {
+  const notes = messages();
+  const filter = input("filter", { type: "search", placeholder: "part of a name" });
+  const tbody = h("tbody");
+  const empty = h("p", { class: "empty", hidden: true }, emptyText);
+  const pages = pager(() => refresh());
+  filter.addEventListener(
+    "input",
+    debounced(() => {
+      pages.reset();
+      refresh();
+    }),
+  );
+  const element = h(
+    "section",
+    { "aria-labelledby": "page-title" },
+    h("h2", { id: "page-title", tabindex: "-1" }, title),
+    h("form", { role: "search", class: "filter", onsubmit: (e) => e.preventDefault() }, field("Filter by name", filter)),
+    notes.box,
+    h(
+      "div",
+      { class: "table-wrap" },
+      h(
+        "table",
+        { class: "list" },
+        h("caption", { class: "sr-only" }, title),
+        h("thead", {}, h("tr", {}, columns.map((column) => h("th", { scope: "col" }, column)))),
+        tbody,
+      ),
+    ),
+    empty,
+    pages.element,
+  );
+  const refresh = latest(async (current) => {
+    const request = { MaxResults: LIST_PAGE_SIZE };
+    if (filter.value.trim()) request.NameContains = filter.value.trim();
+    if (pages.token) request.NextToken = pages.token;
+    let page;
+    try {
+      page = await load(request);
+    } catch (error) {
+      if (current()) notes.error(error);
+      return;
+    }
+    if (!current()) return;
+    pages.update(page.next);
+    reconcile(tbody, page.items, key, row);
+    empty.hidden = page.items.length > 0;
+  });
+  return { element, refresh, notes };
+}
