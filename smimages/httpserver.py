@@ -444,8 +444,9 @@ def run_processes(
 ) -> None:
     """Serves with `processes` forked processes sharing the listening socket (the kernel spreads connections among
     them). Each builds its own app with build(index) -> (app, close), after the fork, since database connections and
-    threads cannot cross one, and serves it with run(). SIGTERM to this parent is passed on to them; SIGINT (Ctrl-C)
-    reaches the whole process group on its own. A process that dies while they serve is started again."""
+    threads cannot cross one, and serves it with run(). Each is in a process group of its own, so that a Ctrl-C
+    reaches this parent only; SIGINT or SIGTERM to it is passed on to them as SIGTERM (one graceful stop each). A
+    process that dies while they serve is started again."""
     children: dict[int, int] = {}  # pid -> index
     stopping = False
 
@@ -459,7 +460,8 @@ def run_processes(
             children[pid] = index
             return
         code = 0
-        try:  # the child: back to the default dispositions, then its own app
+        try:  # the child: in a process group of its own (stop signals come from the parent), default dispositions
+            os.setpgid(0, 0)
             for signum in _STOPPING:
                 signal.signal(signum, signal.SIG_DFL)
             app, close = build(index)
@@ -475,13 +477,12 @@ def run_processes(
         finally:
             os._exit(code)
 
-    def stop(signum: int, _frame: Any) -> None:
+    def stop(_signum: int, _frame: Any) -> None:
         nonlocal stopping
         stopping = True
-        if signum == signal.SIGTERM:
-            for pid in children:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGTERM)
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
 
     previous = {signum: signal.signal(signum, stop) for signum in _STOPPING}
     signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPPING)

@@ -6,12 +6,10 @@ debug; export and worker never create a database; --version, -h, help for every 
 import importlib.metadata
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -196,24 +194,28 @@ def test_a_read_only_file_system(command, tmp_path):
 
 
 @pytest.fixture
-def theirs():
-    """A folder another user owns (0555; as root, the commands run as `nobody`), in a folder anyone may enter."""
-    top = Path(tempfile.mkdtemp())
-    top.chmod(0o755)
-    (top / "theirs").mkdir(mode=0o555)
-    yield top / "theirs"
-    shutil.rmtree(top)
+def theirs(tmp_path):
+    """A folder this user may not write to (0555)."""
+    folder = tmp_path / "theirs"
+    folder.mkdir(mode=0o555)
+    return folder
+
+
+# root writes anywhere: as root, the commands run without the capabilities that override file permissions (rather
+# than as another user, who might not reach this checkout's .venv)
+LIKE_A_USER = ("setpriv", "--bounding-set=-dac_override,-dac_read_search,-fowner") if os.geteuid() == 0 else ()
 
 
 def test_a_folder_this_user_cannot_write_to(theirs):
-    as_nobody = ("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups") if os.geteuid() == 0 else ()
-    result = smimages("serve", "--port", "0", "--db", f"sqlite:///{theirs}/sub/state.db", prefix=as_nobody, cwd=theirs)
+    result = smimages(
+        "serve", "--port", "0", "--db", f"sqlite:///{theirs}/sub/state.db", prefix=LIKE_A_USER, cwd=theirs
+    )
     assert result.returncode == 1
     assert error_line(result.stderr) == (
         f"Error: cannot create the database's folder {theirs}/sub: Permission denied; choose a database path in a "
         "folder this user can write to"
     )
-    result = smimages("migrate", "--db", f"sqlite:///{theirs}", prefix=as_nobody, cwd=theirs)
+    result = smimages("migrate", "--db", f"sqlite:///{theirs}", prefix=LIKE_A_USER, cwd=theirs)
     assert result.returncode == 2
     assert error_line(result.stderr) == (
         f"Error: {DB_HINT}: {theirs} is a folder: name a file in it, e.g. sqlite:///{theirs}/smimages.db"

@@ -1,5 +1,5 @@
-"""`serve --workers N`: processes sharing the port on one catalog, a dead one started again, SIGTERM ending them all,
-and what several processes cannot share refused with one line."""
+"""`serve --workers N`: processes sharing the port on one catalog, a dead one started again, SIGTERM or SIGINT to the
+parent ending them all, and what several processes cannot share refused with one line."""
 
 import os
 import signal
@@ -45,7 +45,8 @@ def catalog(request, tmp_path):
     return request.getfixturevalue("postgres").schema()
 
 
-def test_processes_share_the_port_and_the_catalog(server_factory, catalog):
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "sigint"])
+def test_processes_share_the_port_and_the_catalog(server_factory, catalog, stop):
     server = server_factory("--workers", "3", "--console", "off", "--db", catalog).start()
     pids = wait_for(lambda: (found := children(server.proc.pid)) and len(found) == 3 and found)
     clients = [server.client() for _ in range(6)]  # each its own connections, spread by the kernel
@@ -59,7 +60,7 @@ def test_processes_share_the_port_and_the_catalog(server_factory, catalog):
     assert min(pids) not in replaced
     assert server.client().list_image_versions(ImageName="img", MaxResults=100)["ImageVersions"][0]["Version"] == 18
 
-    out = server.stop(signal.SIGTERM)
+    out = server.stop(stop)  # to the parent alone: passed on to every process
     assert server.proc.returncode == 0 and "in 3 processes" in out and "starting it again" in out
     assert out.count("stopped: every request answered") == 3, out
     assert "Traceback" not in out.split("starting it again")[1]
