@@ -32,5 +32,10 @@ def catalog(request, file_url):
     for name, number in (("img", 4), ("img", 2), ("emptied", 1)):
         sm.delete_image_version(ImageName=name, Version=number)  # gone at +10
     sm.delete_image(ImageName="doomed")
+    sm.create_app_image_config(
+        AppImageConfigName="kernel",
+        KernelGatewayImageConfig={"KernelSpecs": [{"Name": "python3", "DisplayName": "Python 3"}]},
+    )
+    sm.create_app_image_config(AppImageConfigName="bare")
     yield svc, svc.now()
     svc.close()

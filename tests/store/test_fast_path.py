@@ -15,7 +15,8 @@ NAMES = ("img", "doomed", "emptied", "missing")
 
 
 def lookups(tx, now):
-    """Every per-request lookup the catalog has, over every image and selector, as (call, result) pairs."""
+    """Every per-request lookup and list the catalog has, over every image, selector and sort, as (call, result)
+    pairs."""
     results = []
     for name in NAMES:
         image = tx.image(ACCOUNT, REGION, name, now)
@@ -35,6 +36,13 @@ def lookups(tx, now):
                 listing = Listing({"SortBy": sort_by, "SortOrder": "DESCENDING"}, True, None, 100)
                 page = tx.list_versions(image["id"], now, listing)
                 results.append((("list_versions", name, sort_by), page))
+    for sort_by in ("CREATION_TIME", "LAST_MODIFIED_TIME", "IMAGE_NAME"):
+        for query in ({}, {"NameContains": "MG"}):
+            listing = Listing({**query, "SortBy": sort_by, "SortOrder": "ASCENDING"}, False, None, 100)
+            results.append((("list_images", sort_by, tuple(query)), tx.list_images(ACCOUNT, REGION, now, listing)))
+    for sort_by in ("CreationTime", "LastModifiedTime", "Name"):
+        listing = Listing({"SortBy": sort_by, "SortOrder": "Descending"}, True, None, 100)
+        results.append((("list_app_image_configs", sort_by), tx.list_app_image_configs(ACCOUNT, REGION, listing)))
     return results
 
 
@@ -68,6 +76,7 @@ def test_the_fast_path_answers_as_the_plain_path_does(catalog):
             for (call, fast_result), (_, slow_result) in zip(fast, slow, strict=True):
                 assert columns(fast_result) == columns(slow_result), call
             assert sum(result is not None for _, result in fast) >= 12  # found ones, not only misses
+            assert all(result for call, result in fast if call[0] in ("list_images", "list_app_image_configs"))
     finally:
         if plain is not None:
             plain.dispose()

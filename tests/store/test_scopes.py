@@ -11,7 +11,7 @@ def test_scopes_count_what_exists_in_each_account_and_region(catalog):
     svc.client(access_key="222222222222").create_image(ImageName="other", RoleArn=ROLE)
     svc.client(access_key="111111111111", region="eu-west-1").create_app_image_config(AppImageConfigName="cfg")
     assert overview.scopes(svc.service) == [
-        {"account": "000000000000", "region": "us-east-1", "images": 3, "app_image_configs": 0},
+        {"account": "000000000000", "region": "us-east-1", "images": 3, "app_image_configs": 2},
         {"account": "111111111111", "region": "eu-west-1", "images": 0, "app_image_configs": 1},
         {"account": "222222222222", "region": "us-east-1", "images": 1, "app_image_configs": 0},
     ]
@@ -20,7 +20,7 @@ def test_scopes_count_what_exists_in_each_account_and_region(catalog):
         "account": "000000000000",
         "region": "us-east-1",
         "images": 2,
-        "app_image_configs": 0,
+        "app_image_configs": 2,
     }
 
 
