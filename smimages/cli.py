@@ -83,10 +83,15 @@ _TIMEOUT_OPTIONS = [
 ]
 
 
-def _timeout_options(command: F) -> F:
-    for option in reversed(_TIMEOUT_OPTIONS):
-        command = option(command)
-    return command
+def _options(options: list[Callable[[F], F]]) -> Callable[[F], F]:
+    """One decorator applying a list of click options, in the list's order on the help page."""
+
+    def decorate(command: F) -> F:
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
 
 
 _REGISTRY_OPTIONS = [
@@ -197,12 +202,6 @@ def _log_options(what: str) -> Callable[[F], F]:
 def _configure_logging(level: str, library_level: str) -> None:
     logging.basicConfig(level=library_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("smimages").setLevel(level.upper())
-
-
-def _registry_options(command: F) -> F:
-    for option in reversed(_REGISTRY_OPTIONS):
-        command = option(command)
-    return command
 
 
 def _registry_settings(
@@ -440,7 +439,7 @@ def run() -> None:
     help="Open connections beyond which new requests are answered 503.",
 )
 @_pool_option
-@_timeout_options
+@_options(_TIMEOUT_OPTIONS)
 @click.option(
     "--read-only",
     envvar="SMIMAGES_READ_ONLY",
@@ -510,7 +509,7 @@ def run() -> None:
     help="The web console at http://HOST:PORT/ (docs/console.md): browse and change the catalog in a browser; "
     "with --auth sigv4, after signing in with an access key.",
 )
-@_registry_options
+@_options(_REGISTRY_OPTIONS)
 def serve(
     host: str,
     port: int,
@@ -610,9 +609,9 @@ def serve(
 @main.command()
 @_db_option
 @_pool_option
-@_timeout_options
+@_options(_TIMEOUT_OPTIONS)
 @_log_options("start, stop, and failed passes")
-@_registry_options
+@_options(_REGISTRY_OPTIONS)
 def worker(
     db: str | None,
     pool_size: int,

@@ -291,6 +291,9 @@ class Store:
         self.serial = self.dialect == "sqlite"  # one writer: requests take turns rather than queue on a pool
         self.connections = pool_size
         self.read_only = options.read_only
+        self._parsed = parsed
+        # the SQLite file (an absolute path: _parse_url), None for PostgreSQL or a catalog in memory
+        self.file = Path(cast(str, parsed.database)) if self.serial and not self.memory else None
         self.display_url = parsed.render_as_string(hide_password=True)
         self.created = False  # whether open_store created the catalog
         self.health = Health(self.display_url)
@@ -377,12 +380,6 @@ class Store:
             raise
         self.health.served(write)
 
-    def _alembic(self, conn: Connection | None) -> Config:
-        config = Config()
-        config.set_main_option("script_location", "smimages.store:migrations")
-        config.attributes["connection"] = conn
-        return config
-
     def revision(self) -> str | None:
         """The schema revision the database is at (None when it was never migrated)."""
         with self.engine.connect() as conn:
@@ -397,7 +394,7 @@ class Store:
         PostgreSQL it runs without the lock and statement timeouts (a migration may wait for another, and take long)."""
         with self.engine.connect() as conn:
             conn = conn.execution_options(write=True)
-            config = self._alembic(conn)
+            config = _alembic(conn)
             with conn.begin():
                 if self.dialect == "postgresql":
                     conn.execute(text("SET LOCAL lock_timeout = 0; SET LOCAL statement_timeout = 0"))
@@ -440,14 +437,14 @@ class Store:
         try:
             with self._probe_engine().connect() as conn:
                 current = MigrationContext.configure(conn).get_current_revision()
-                read_only = probes.read_only(conn, self.url) if not self.read_only else None
+                read_only = probes.read_only(conn, self.file) if not self.read_only else None
         except StoreError as exc:
             return exc.reason if isinstance(exc, Unavailable) else str(exc)
         if current is None or not _known(current):
             return _too_new(current) if current is not None else "the database has no catalog schema"
         if current != _head():
             return _behind(current)
-        problem = read_only or (None if self.read_only else probes.disk_full(self.url))
+        problem = read_only or (None if self.read_only else probes.disk_full(self.file))
         # what the check cannot see for itself (a PostgreSQL server's full disk, its connection limit), requests
         # report: the trouble they met in the last seconds, unless it was one the check has just ruled out
         recent = self.health.recent()
@@ -458,9 +455,9 @@ class Store:
     def _probe_engine(self) -> Engine:
         if self._probe is None:
             if self.dialect == "sqlite":
-                self._probe = _sqlite_engine(make_url(self.url), NullPool, _ms(READY_TIMEOUT), self.read_only)
+                self._probe = _sqlite_engine(self._parsed, NullPool, _ms(READY_TIMEOUT), self.read_only)
             else:
-                url = _postgres_url(make_url(self.url), self.options, statement_timeout=READY_TIMEOUT)
+                url = _postgres_url(self._parsed, self.options, statement_timeout=READY_TIMEOUT)
                 self._probe = create_engine(url, poolclass=NullPool)
                 errors.install(self._probe)
         return self._probe
@@ -512,7 +509,7 @@ def open_store(
             _copy_template(store)
     except Unavailable as exc:
         store.dispose()
-        if not isinstance(exc, ReadOnly) and probes.unwritable(probes.sqlite_file(url)):
+        if not isinstance(exc, ReadOnly) and probes.unwritable(store.file):
             exc = ReadOnly("the database is read-only", exc.detail)  # e.g. no WAL files can be made beside it
         raise type(exc)(f"cannot open {store.display_url}: {exc.reason}", exc.detail, exc.fix) from None
     except BaseException:
@@ -532,11 +529,17 @@ def _copy_template(store: Store) -> None:
             source.close()
 
 
-@functools.cache
-def _script() -> ScriptDirectory:
+def _alembic(conn: Connection | None = None) -> Config:
+    """Alembic's configuration of the catalog's migrations, run on `conn`."""
     config = Config()
     config.set_main_option("script_location", "smimages.store:migrations")
-    return ScriptDirectory.from_config(config)
+    config.attributes["connection"] = conn
+    return config
+
+
+@functools.cache
+def _script() -> ScriptDirectory:
+    return ScriptDirectory.from_config(_alembic())
 
 
 def _head() -> str | None:

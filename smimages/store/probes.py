@@ -6,14 +6,13 @@ import os
 from pathlib import Path
 
 from sqlalchemy import Connection
-from sqlalchemy.engine import make_url
 
 MIN_FREE_BYTES = 64 * 1024  # free disk below which a SQLite database counts as full
 
 
-def read_only(conn: Connection, url: str) -> str | None:
+def read_only(conn: Connection, file: Path | None) -> str | None:
     """Why the database refuses writes, or None: a standby or a read-only default (PostgreSQL), a file, folder or
-    file system this process may not write (SQLite)."""
+    file system this process may not write (SQLite: `file`, None in memory)."""
     if conn.dialect.name == "postgresql":
         standby, default = conn.exec_driver_sql(
             "SELECT pg_is_in_recovery(), current_setting('default_transaction_read_only')"
@@ -21,8 +20,7 @@ def read_only(conn: Connection, url: str) -> str | None:
         if standby:
             return "the database is read-only (a standby: point --db at the primary)"
         return "the database is read-only (default_transaction_read_only is on)" if default == "on" else None
-    path = sqlite_file(url)
-    return "the database is read-only (its file or folder cannot be written)" if unwritable(path) else None
+    return "the database is read-only (its file or folder cannot be written)" if unwritable(file) else None
 
 
 def unwritable(path: Path | None) -> bool:
@@ -32,19 +30,10 @@ def unwritable(path: Path | None) -> bool:
     )
 
 
-def disk_full(url: str) -> str | None:
-    """'the database's disk is full' when a SQLite file's file system has less than MIN_FREE_BYTES left (a
-    PostgreSQL server's disk cannot be seen from here: its writes report it)."""
-    path = sqlite_file(url)
-    if path is None:
+def disk_full(file: Path | None) -> str | None:
+    """'the database's disk is full' when a SQLite file's file system has less than MIN_FREE_BYTES left (None: a
+    PostgreSQL server's disk, which cannot be seen from here: its writes report it)."""
+    if file is None:
         return None
-    stats = os.statvfs(path.parent)
+    stats = os.statvfs(file.parent)
     return "the database's disk is full" if stats.f_bavail * stats.f_frsize < MIN_FREE_BYTES else None
-
-
-def sqlite_file(url: str) -> Path | None:
-    """The file a SQLite URL names (None for another database or an in-memory one)."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
-        return None
-    return Path(str(parsed.database)).expanduser()
