@@ -53,7 +53,7 @@ _pool_option = click.option(
     type=click.IntRange(1),
     show_default=True,
     show_envvar=True,
-    help="PostgreSQL connections this process keeps (serve also handles this many requests at once).",
+    help="PostgreSQL connections per pool (serve writes on this many at once, and reads on as many more).",
 )
 
 

@@ -72,6 +72,7 @@ class Server:
         self.service = service
         self.executor = executor_for(service.store)
         self.inline_reads = service.store.serial and not service.store.memory  # see executor_for
+        self.loop_reads = service.store.loop_reads
         self._readiness: asyncio.Future[str | None] | None = None  # the check under way, which callers share
         faults = Faults() if test_controls else None
         self.app = App(service, auth, policy=faults, upstream=upstream)
@@ -120,14 +121,14 @@ class Server:
                 call = (scope["method"], target, headers, body)
                 if isinstance(self.executor, SerialExecutor):
                     answer = self.executor.run(self.app.answer, *call)
-                elif not self.inline_reads:
-                    answer = await asyncio.get_running_loop().run_in_executor(self.executor, self.app.answer, *call)
-                elif reads_only(operation_name(headers.get("x-amz-target")) or ""):
+                elif not reads_only(operation_name(headers.get("x-amz-target")) or ""):
+                    answer = await self._write(call)
+                elif self.inline_reads:
                     answer = self.app.answer(*call)
-                else:  # a SQLite file's write: in line for its one writer, timed from now
-                    answer = await asyncio.get_running_loop().run_in_executor(
-                        self.executor, self._write, time.monotonic(), call
-                    )
+                elif self.loop_reads is not None:  # PostgreSQL's: each round trip awaited on the loop
+                    answer = await self.loop_reads.run(self.app.answer, *call)
+                else:
+                    answer = await asyncio.get_running_loop().run_in_executor(self.executor, self.app.answer, *call)
                 if isinstance(answer, Forward):  # the upstream's to answer, on a thread of the forwarder
                     loop = asyncio.get_running_loop()
                     response = await loop.run_in_executor(self.forwarder, self.app.forward, answer)
@@ -143,9 +144,18 @@ class Server:
         )
         await send({"type": "http.response.body", "body": response.body})
 
-    def _write(self, arrived: float, call: tuple[str, str, dict[str, str], bytes]) -> Response | Forward:
-        """An AWS request on the writer thread, its wait for the write lock counted from when it arrived (a call for
-        the upstream comes back as a Forward: the forwarder's threads wait for the upstream, never the writer)."""
+    async def _write(self, call: tuple[str, str, dict[str, str], bytes]) -> Response | Forward:
+        """An AWS request that may write (or that smimages does not serve), on the executor; a SQLite file's waits
+        for the write lock counted from when it arrived."""
+        loop = asyncio.get_running_loop()
+        if not self.inline_reads:
+            return await loop.run_in_executor(self.executor, self.app.answer, *call)
+        return await loop.run_in_executor(self.executor, self._in_line, time.monotonic(), call)
+
+    def _in_line(self, arrived: float, call: tuple[str, str, dict[str, str], bytes]) -> Response | Forward:
+        """An AWS request on a SQLite file's writer thread, its wait for the write lock counted from when it arrived
+        (a call for the upstream comes back as a Forward: the forwarder's threads wait for the upstream, never the
+        writer)."""
         with self.service.store.waiting_since(arrived):
             return self.app.answer(*call)
 
@@ -187,6 +197,8 @@ class Server:
                 if self.worker:
                     self.worker.stop()
                 self.executor.shutdown(wait=True)
+                if self.loop_reads is not None:
+                    await self.loop_reads.close()
                 if self.forwarder is not None and self.app.upstream is not None:
                     self.forwarder.shutdown(wait=True)
                     self.app.upstream.close()

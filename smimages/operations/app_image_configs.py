@@ -9,7 +9,7 @@ from ..context import RequestContext
 from ..domain import paging
 from ..domain.arns import app_image_config_arn
 from ..errors import ResourceInUse, ResourceNotFound, ValidationException
-from ..protocol.wire import Shaped
+from ..protocol.wire import Shaped, milliseconds
 from ..store import APP_IMAGE_CONFIG_MEMBERS, CatalogTx, Conflict
 from . import operation
 from .service import Service
@@ -53,8 +53,8 @@ def config_fields(ctx: RequestContext, row: Row) -> Row:
     fields = {
         "AppImageConfigArn": app_image_config_arn(ctx, row["name"]),
         "AppImageConfigName": row["name"],
-        "CreationTime": round(row["created_at"], 3),
-        "LastModifiedTime": round(row["modified_at"], 3),
+        "CreationTime": milliseconds(row["created_at"]),
+        "LastModifiedTime": milliseconds(row["modified_at"]),
     }
     for member, column in APP_IMAGE_CONFIG_MEMBERS.items():
         if row[column] is not None:

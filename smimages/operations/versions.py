@@ -7,7 +7,7 @@ from ..domain import paging
 from ..domain.arns import image_arn, image_version_arn, image_versions_arn
 from ..domain.lifecycle import IMAGE_ALLOWED, VERSION_ALLOWED, awaiting_check, touched
 from ..errors import ValidationException
-from ..protocol.wire import Shaped
+from ..protocol.wire import Shaped, milliseconds
 from ..store import VERSION_MEMBERS, CatalogTx
 from . import operation
 from .resources import find_version, image_not_found, require_image, require_quota, require_state
@@ -27,12 +27,12 @@ def version_summary(image_arn: str, versions_arn: str, row: dict[str, Any]) -> d
     """A version as ListImageVersions shows it (the ImageVersion summary, in its wire form: see wire.Shaped), given its
     image's ARN and the ARN of its versions without the number (computed once per list)."""
     summary = {
-        "CreationTime": round(row["created_at"], 3),
+        "CreationTime": milliseconds(row["created_at"]),
         "FailureReason": row["failure_reason"],
         "ImageArn": image_arn,
         "ImageVersionArn": f"{versions_arn}{row['version']}",
         "ImageVersionStatus": row["status"],
-        "LastModifiedTime": round(row["modified_at"], 3),
+        "LastModifiedTime": milliseconds(row["modified_at"]),
         "Version": row["version"],
     }
     if summary["FailureReason"] is None:

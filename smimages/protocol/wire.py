@@ -170,7 +170,7 @@ def _shaper(shape: Shape) -> _Shaped | None:
             return list
         return lambda value: value if type(value) is Shaped else [shaped(item) for item in value]
     if kind == "timestamp":
-        return _milliseconds
+        return milliseconds
     return None
 
 
@@ -189,9 +189,11 @@ def _structure_shaper(shape: StructureShape) -> _Shaped:
     return shaped
 
 
-def _milliseconds(seconds: float) -> float:
-    """Epoch seconds as the wire carries them: rounded to the millisecond."""
-    return round(seconds, 3)
+def milliseconds(seconds: float) -> float:
+    """Epoch seconds as the wire carries them: rounded to the millisecond, through the whole number of them (several
+    times cheaper than round(seconds, 3), and the same for every time the catalog keeps, which are whole
+    milliseconds already: Service.now)."""
+    return round(seconds * 1000) / 1000
 
 
 def error_body(error: ServiceError) -> bytes:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+import orjson
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -24,7 +25,7 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import ConnectionPoolEntry, NullPool, Pool, StaticPool
 
 from . import errors, probes
-from .fastpath import DriverLookups, Lookups, PlainLookups, ThreadReaders
+from .fastpath import DriverLookups, Lookups, PlainLookups, Readers, ThreadReaders
 from .health import Health
 from .interface import (
     Aborted,
@@ -37,6 +38,7 @@ from .interface import (
     StoreError,
     Unavailable,
 )
+from .loopreads import LoopReads
 from .transaction import Transaction
 
 if TYPE_CHECKING:
@@ -179,10 +181,15 @@ def _engine(url: URL, pool_size: int, options: DatabaseOptions, waits: _WriteWai
     return _postgres_engine(_postgres_url(url, options), pool_size=pool_size, max_overflow=0)
 
 
+# psycopg decodes JSON columns (an app image config's blocks) with orjson rather than the json module (a list page
+# of 100 configs decodes 100 of them)
+_POSTGRES_OPTIONS: dict[str, Any] = {"json_deserializer": orjson.loads}
+
+
 def _postgres_engine(url: URL, **options: Any) -> Engine:
     """A PostgreSQL engine on psycopg for a URL _postgres_url made. No pool_pre_ping (a round trip per transaction):
     a connection found dead makes its transaction fail as Aborted, which is run again on a fresh one."""
-    engine = create_engine(url, **options)
+    engine = create_engine(url, **_POSTGRES_OPTIONS, **options)
     errors.install(engine)
     return engine
 
@@ -237,13 +244,14 @@ def _sqlite_pragmas(engine: Engine, memory: bool, busy_ms: int, read_only: bool,
 
 
 class _Read:
-    """One read on the calling thread's kept connection; it leaves no transaction open behind it (a plain class: this
-    is the per-request path, and a generator-based context manager costs more). A connection found broken is
-    dropped, and the read surfaces as Aborted, so that it runs again on a new one."""
+    """One read on a connection its readers lend (the calling thread's kept one, or one of the event loop's); it
+    leaves no transaction open behind it (a plain class: this is the per-request path, and a generator-based context
+    manager costs more). A connection found broken is dropped, and the read surfaces as Aborted, so that it runs again
+    on a new one."""
 
     __slots__ = ("_conn", "_health", "_lookups", "_readers")
 
-    def __init__(self, readers: ThreadReaders, conn: Connection, lookups: Lookups, health: Health):
+    def __init__(self, readers: Readers, conn: Connection, lookups: Lookups, health: Health):
         self._readers, self._conn, self._lookups, self._health = readers, conn, lookups, health
 
     def __enter__(self) -> Transaction:
@@ -251,18 +259,21 @@ class _Read:
 
     def __exit__(self, kind: Any, error: Any, _: Any) -> None:
         if isinstance(error, Disconnected):
-            self._readers.discard()
+            self._readers.release(self._conn, True)
             raise Aborted(str(error)) from None
-        began = self._conn.in_transaction()  # only driver-level lookups ran: SQLAlchemy began nothing
-        if kind is None:
-            if began:
-                self._conn.commit()  # ends what a statement through SQLAlchemy began (SQLite itself commits nothing)
-            self._health.served(False)
-        else:
-            if began:
-                self._conn.rollback()
-            if isinstance(error, StoreError):
-                self._health.failed(error, False)
+        try:
+            began = self._conn.in_transaction()  # only driver-level lookups ran: SQLAlchemy began nothing
+            if kind is None:
+                if began:
+                    self._conn.commit()  # ends what a statement through SQLAlchemy began (SQLite commits nothing)
+                self._health.served(False)
+            else:
+                if began:
+                    self._conn.rollback()
+                if isinstance(error, StoreError):
+                    self._health.failed(error, False)
+        finally:
+            self._readers.release(self._conn, False)
 
 
 class Store:
@@ -304,8 +315,11 @@ class Store:
         # Reads run on a connection each thread keeps open: a SQLite file's from an engine of their own (in WAL mode a
         # read never waits for a writer, so they wait for locks briefly: READ_BUSY_MS), PostgreSQL's in autocommit
         # (each statement sees its own snapshot), an in-memory catalog's its one connection (StaticPool), kept
-        # checked out: no pool checkout, BEGIN or COMMIT per read.
+        # checked out: no pool checkout, BEGIN or COMMIT per read. PostgreSQL's read requests read on the event loop
+        # instead (loop_reads, on pool_size connections of their own: the server runs them there), which leaves the
+        # request threads their writes.
         self._threads: ThreadReaders | None = None
+        self.loop_reads: LoopReads | None = None
         if fast and self.memory:
             self._threads = ThreadReaders(self.engine)
         elif fast:
@@ -315,14 +329,16 @@ class Store:
                 else _postgres_engine(_postgres_url(parsed, options), poolclass=NullPool, isolation_level="AUTOCOMMIT")
             )
             self._threads = ThreadReaders(readers)
+            if self.dialect == "postgresql":
+                self.loop_reads = LoopReads(_postgres_url(parsed, options), pool_size, **_POSTGRES_OPTIONS)
         self._probe: Engine | None = None  # the readiness check's, made on its first use
 
     @property
     def engines(self) -> tuple[Engine, ...]:
-        """Every engine the store opens connections from (the writers', then the readers' when they differ): what
-        instrumentation listens on."""
-        readers = self._threads.engine if self._threads is not None else self.engine
-        return (self.engine,) if readers is self.engine else (self.engine, readers)
+        """Every engine the store opens connections from (the writers', then the threads' and the loop's readers'
+        when they differ): what instrumentation listens on."""
+        readers = [r.engine for r in (self._threads, self.loop_reads) if r is not None and r.engine is not self.engine]
+        return (self.engine, *readers)
 
     def transaction(self, write: bool = False, snapshot: bool = False) -> AbstractContextManager[Transaction]:
         """A transaction that commits on success and rolls back on any exception.
@@ -334,13 +350,17 @@ class Store:
         Driver errors surface as the store's exceptions (smimages/store/errors.py); a connection that broke before
         the transaction committed surfaces as Aborted: nothing was written, so the caller may run it again. (One
         that cannot be opened, or was lost during COMMIT, leaving the outcome unknown, stays Disconnected.)"""
-        if self._threads is not None and not (write or snapshot):
-            try:
-                conn = self._threads.connection()
-            except StoreError as exc:
-                self.health.failed(exc, False)
-                raise
-            return _Read(self._threads, conn, self._lookups, self.health)
+        if not (write or snapshot):
+            readers: Readers | None = self._threads
+            if self.loop_reads is not None and self.loop_reads.here():
+                readers = self.loop_reads
+            if readers is not None:
+                try:
+                    conn = readers.connection()
+                except StoreError as exc:
+                    self.health.failed(exc, False)
+                    raise
+                return _Read(readers, conn, self._lookups, self.health)
         return self._pooled(write, snapshot)
 
     @contextlib.contextmanager

@@ -1,6 +1,7 @@
-"""The fast read path: prebuilt lookups run on the driver's own cursor, and SQLite reads on per-thread connections.
+"""The fast read path: prebuilt lookups run on the driver's own cursor, SQLite reads on per-thread connections (and
+PostgreSQL's read requests on the event loop: loopreads.py).
 
-Both sit behind the store interface and can be switched off (`Store(url, fast=False)`): then every lookup goes
+All sit behind the store interface and can be switched off (`Store(url, fast=False)`): then every lookup goes
 through SQLAlchemy's execution layer and every read through the pool, which is the plain path that
 tests/store/test_fast_path.py compares them with, column by column, on both backends."""
 
@@ -77,6 +78,16 @@ def _driver_sql(statement: Select[Any], dialect: Dialect) -> tuple[str, dict[str
     return compiled.string, dict(compiled.params), tuple(positions) if positions else None
 
 
+class Readers(Protocol):
+    """Where a read (a transaction that does not write) gets its connection, and gives it back."""
+
+    engine: Engine
+
+    def connection(self) -> Connection: ...
+
+    def release(self, conn: Connection, broken: bool) -> None: ...
+
+
 class ThreadReaders:
     """Reads without a pool checkout: each thread keeps one connection open for its reads.
 
@@ -84,7 +95,7 @@ class ThreadReaders:
     every read consumes its rows, so between reads a connection holds no transaction and no statement: the next read
     sees all that was committed before it, from any connection. The connections come from an engine of their own
     without a pool (an in-memory SQLite catalog's from its one connection), so they never take the writers' pooled
-    ones; a thread's is closed when the thread ends, by discard() once found broken, or by close()."""
+    ones; a thread's is closed when the thread ends, by release() once found broken, or by close()."""
 
     def __init__(self, engine: Engine):
         self.engine = engine
@@ -104,11 +115,10 @@ class ThreadReaders:
             self._opened.add(conn)
         return conn
 
-    def discard(self) -> None:
-        """Drops the calling thread's connection (found broken); its next read opens a new one."""
-        conn: Connection | None = getattr(self._local, "conn", None)
-        self._local.conn = None
-        if conn is not None:
+    def release(self, conn: Connection, broken: bool) -> None:
+        """Keeps a read's connection for the thread's next read; one found broken is dropped (the next opens anew)."""
+        if broken:
+            self._local.conn = None
             with self._lock:
                 self._opened.discard(conn)
             conn.invalidate()

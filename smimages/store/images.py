@@ -10,17 +10,29 @@ from sqlalchemy import Result, Select, bindparam, delete, func, insert, select, 
 from ..domain.lifecycle import effective
 from ..domain.paging import Listing
 from .interface import Positioned
-from .schema import LIFECYCLE_COLUMNS, SHOWN_VERSION_COLUMNS, image_versions, images, version_aliases
-from .sql import Row, SqlTx, gone, keyset_page, list_params, modified, time_filters, visible
+from .schema import SHOWN_VERSION_COLUMNS, image_versions, images, version_aliases
+from .sql import (
+    Row,
+    SqlTx,
+    gone,
+    keyset_page,
+    list_params,
+    modified,
+    positioned,
+    shown_lifecycle,
+    time_filters,
+    visible,
+)
 
 # The image columns a joined image-and-version read fetches beside the version's SHOWN_VERSION_COLUMNS. Each column
 # fetched costs (the sqlite3 driver gives up and takes back the GIL for every column of a row).
 JOINED_IMAGE_COLUMNS = ("id", "name")
-# What a version in a list shows (the ImageVersion summary): its number and lifecycle; fetched alone, since each column
-# costs on every row
-LISTED_VERSION_COLUMNS = ("version", *LIFECYCLE_COLUMNS)
+# What a version in a list shows (the ImageVersion summary): its number and its lifecycle as the clock shows it
+# (sql.shown_lifecycle); fetched alone, since each column costs on every row
+SHOWN_LIFECYCLE = ("status", "failure_reason", "created_at", "modified_at")
+LISTED_VERSION_COLUMNS = ("version", *SHOWN_LIFECYCLE)
 # What an image in a list shows (the ImageSummary): likewise
-LISTED_IMAGE_COLUMNS = ("id", "name", "description", "display_name", *LIFECYCLE_COLUMNS)
+LISTED_IMAGE_COLUMNS = ("id", "name", "description", "display_name", *SHOWN_LIFECYCLE)
 _SELECTORS = ("number", "alias", "token", "latest")
 _IMAGE_COLUMNS = tuple(images.c.keys())
 _VERSION_COLUMNS = tuple(image_versions.c.keys())
@@ -91,7 +103,7 @@ def _list_images_statement(
         "LAST_MODIFIED_TIME": modified(images),
         "IMAGE_NAME": images.c.name,
     }[sort_by]
-    listed = (images.c[name] for name in LISTED_IMAGE_COLUMNS)
+    listed = (images.c.id, images.c.name, images.c.description, images.c.display_name, *shown_lifecycle(images))
     query = select(*listed, sort_col.label("sort_key")).where(
         images.c.account == bindparam("account"),
         images.c.region == bindparam("region"),
@@ -110,8 +122,7 @@ def _list_versions_statement(sort_by: str, descending: bool, resume: bool, names
         "LAST_MODIFIED_TIME": modified(image_versions),
         "VERSION": image_versions.c.version,
     }[sort_by]
-    listed = (image_versions.c[name] for name in LISTED_VERSION_COLUMNS)
-    query = select(*listed, sort_col.label("sort_key")).where(
+    query = select(image_versions.c.version, *shown_lifecycle(image_versions), sort_col.label("sort_key")).where(
         image_versions.c.image_id == bindparam("image_id"),
         visible(image_versions),
         *time_filters(names, image_versions.c.created_at, modified(image_versions)),
@@ -212,12 +223,7 @@ class ImageQueries(SqlTx):
             listing.sort_by, listing.descending, listing.after is not None, names, "contains" in params
         )
         params.update(account=account, region=region)
-        rows = []
-        for values in self._all(statement, params):
-            shown = effective(dict(zip(LISTED_IMAGE_COLUMNS, values, strict=False)), now)
-            if shown is not None:  # the WHERE clause keeps gone rows out
-                rows.append((shown, [values[-1], values[0]]))
-        return rows
+        return positioned(self._all(statement, params), LISTED_IMAGE_COLUMNS)
 
     # versions
 
@@ -275,12 +281,7 @@ class ImageQueries(SqlTx):
         """A page of an image's visible versions: their LISTED_VERSION_COLUMNS, with keyset positions."""
         names, params = list_params(now, listing)
         statement = _list_versions_statement(listing.sort_by, listing.descending, listing.after is not None, names)
-        rows = []
-        for values in self._all(statement, {**params, "image_id": image_id}):
-            shown = effective(dict(zip(LISTED_VERSION_COLUMNS, values, strict=False)), now)
-            if shown is not None:  # the WHERE clause keeps gone rows out
-                rows.append((shown, [values[-1], values[0]]))
-        return rows
+        return positioned(self._all(statement, {**params, "image_id": image_id}), LISTED_VERSION_COLUMNS)
 
     # aliases
 

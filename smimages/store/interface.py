@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from ..domain.paging import Listing
 
@@ -220,6 +221,18 @@ class CatalogTx(ImageTx, AppImageConfigTx, TagTx, LifecycleTx, ResolutionTx, Cat
     """One transaction: everything the catalog's callers may do inside it."""
 
 
+T = TypeVar("T")
+
+
+class LoopReader(Protocol):
+    """Runs a read request on the event loop, its statements awaited there (smimages/store/loopreads.py)."""
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T: ...
+
+    async def close(self) -> None:
+        """Closes its connections, on the loop that opened them."""
+
+
 class CatalogStore(Protocol):
     """A catalog database: short transactions, migrations, and what assemblers need to know to serve it."""
 
@@ -238,6 +251,10 @@ class CatalogStore(Protocol):
     @property
     def display_url(self) -> str:
         """The database URL without its password, for logs."""
+
+    @property
+    def loop_reads(self) -> LoopReader | None:
+        """Where read requests run on the event loop (PostgreSQL), or None: they run as the other requests do."""
 
     def transaction(self, write: bool = False, snapshot: bool = False) -> AbstractContextManager[CatalogTx]: ...
 

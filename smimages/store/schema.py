@@ -76,7 +76,9 @@ images = Table(
     *_lifecycle(),
     UniqueConstraint("account", "region", "name_key", name="uq_images_name"),
     Index("ix_images_due", "due_at"),
-    Index("ix_images_name", "account", "region", "name"),
+    # each list's whole order (sort column, then tiebreak): a page is read in order and stops at its limit
+    Index("ix_images_name", "account", "region", "name", "id"),
+    Index("ix_images_created", "account", "region", "created_at", "id"),
 )
 
 image_versions = Table(
@@ -106,7 +108,7 @@ image_versions = Table(
     _internal("min_due_at", Float),
     UniqueConstraint("image_id", "version", name="uq_versions_number"),
     UniqueConstraint("image_id", "client_token", name="uq_versions_token"),
-    Index("ix_versions_created", "image_id", "created_at"),
+    Index("ix_versions_created", "image_id", "created_at", "version"),
     Index("ix_versions_due", "due_at"),
     Index("ix_versions_image_due", "image_id", "due_at"),
     Index("ix_versions_resolve_due", "resolve_due"),
@@ -147,8 +149,8 @@ app_image_configs = Table(
     Column("created_at", Float, nullable=False),
     Column("modified_at", Float, nullable=False),
     UniqueConstraint("account", "region", "name_key", name="uq_app_image_configs_name"),
-    Index("ix_app_image_configs_name", "account", "region", "name"),
-    Index("ix_app_image_configs_created", "account", "region", "created_at"),
+    Index("ix_app_image_configs_name", "account", "region", "name", "id"),
+    Index("ix_app_image_configs_created", "account", "region", "created_at", "id"),
 )
 
 app_image_config_tags = Table(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from sqlalchemy import BindParameter, ColumnElement, Connection, Float, FromClause, Table, and_, bindparam, case, or_
@@ -11,6 +11,7 @@ from sqlalchemy.sql import Executable, Select
 from ..domain.lifecycle import GONE
 from ..domain.paging import Listing
 from .fastpath import Lookups
+from .interface import Positioned
 
 Row = dict[str, Any]
 
@@ -59,6 +60,18 @@ def modified(table: Table) -> ColumnElement[Any]:
     return case((table.c.due_at <= NOW, table.c.due_at), else_=table.c.modified_at)
 
 
+def shown_lifecycle(table: Table) -> tuple[ColumnElement[Any], ...]:
+    """The status, failure reason, creation and modification times of a visible row as the clock at :now shows them
+    (domain.lifecycle.effective in SQL, for list pages: a due transition applied), labelled as their columns."""
+    due = table.c.due_at <= NOW
+    return (
+        case((due, table.c.pending_status), else_=table.c.status).label("status"),
+        case((due, table.c.pending_reason), else_=table.c.failure_reason).label("failure_reason"),
+        table.c.created_at,
+        modified(table).label("modified_at"),
+    )
+
+
 def keyset_page(query: Select[Any], sort_col: Any, tiebreak: Any, descending: bool, resume: bool) -> Select[Any]:
     """Keyset paging: rows strictly after (:key, :last) in the requested order, at most :limit of them.
 
@@ -102,3 +115,9 @@ def like_pattern(text: str) -> str:
     """A case-folded LIKE pattern for a substring, with LIKE's wildcards escaped by '/'."""
     escaped = "".join("/" + ch if ch in "%_/" else ch for ch in text.lower())
     return f"%{escaped}%"
+
+
+def positioned(rows: Iterable[tuple[Any, ...]], columns: tuple[str, ...]) -> Positioned:
+    """A list page's rows as (row, keyset position) pairs: each row's `columns`, and its position (its last column,
+    the sort key; its first, the tiebreak)."""
+    return [(dict(zip(columns, values, strict=False)), [values[-1], values[0]]) for values in rows]

@@ -1,5 +1,8 @@
-"""The fast read path (driver-level lookups and lists, SQLite reads on per-thread connections) against the plain
-SQLAlchemy path: every lookup gives the same columns, in the same order, with the same values, on both backends."""
+"""The fast read path (driver-level lookups and lists, reads on per-thread connections, PostgreSQL's reads on the event
+loop) against the plain SQLAlchemy path: every lookup gives the same columns, in the same order, with the same values,
+on both backends."""
+
+import asyncio
 
 import pytest
 from sqlalchemy import create_engine
@@ -80,6 +83,37 @@ def test_the_fast_path_answers_as_the_plain_path_does(catalog):
     finally:
         if plain is not None:
             plain.dispose()
+
+
+@pytest.mark.parametrize("catalog", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
+def test_reads_on_the_event_loop_answer_as_the_plain_path_does(catalog):
+    """The server's way of reading PostgreSQL (a greenlet on the loop, a loop connection) against the plain path."""
+    svc, built = catalog
+    store = svc.service.store
+    plain = Store(store.url, fast=False)
+
+    def on_the_loop(now):
+        assert store.loop_reads.here()
+        with store.transaction() as tx:
+            assert isinstance(tx.lookups, DriverLookups) and tx.conn.engine is store.loop_reads.engine
+            return lookups(tx, now)
+
+    async def both_times():
+        try:
+            return [await store.loop_reads.run(on_the_loop, now) for now in (built, built + 10)]
+        finally:
+            await store.loop_reads.close()
+
+    try:
+        for now, fast in zip((built, built + 10), asyncio.run(both_times()), strict=True):
+            with plain.transaction() as tx:
+                slow = lookups(tx, now)
+            assert [call for call, _ in fast] == [call for call, _ in slow]
+            for (call, fast_result), (_, slow_result) in zip(fast, slow, strict=True):
+                assert columns(fast_result) == columns(slow_result), call
+            assert sum(result is not None for _, result in fast) >= 12
+    finally:
+        plain.dispose()
 
 
 def test_a_lock_timeout_on_the_fast_path_is_busy(pg_url):

@@ -4,10 +4,12 @@ import json
 import uuid
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from smimages.context import new_request_id
 from smimages.errors import SerializationException
-from smimages.protocol.wire import error_body, operation_name, parse_body, serialize
+from smimages.protocol.wire import error_body, milliseconds, operation_name, parse_body, serialize
 from smimages.spec import operation_model
 
 
@@ -63,9 +65,21 @@ def test_serialize_keeps_the_shape_order_and_members_and_rounds_timestamps():
     }
     result = {"NextToken": "t", "ImageVersions": [item, {}], "Extra": "x"}
     assert serialize(operation_model("ListImageVersions").output_shape, result) == (
-        b'{"ImageVersions":[{"CreationTime":1.235,"ImageArn":"a","LastModifiedTime":7,"Version":2},{}],"NextToken":"t"}'
+        b'{"ImageVersions":[{"CreationTime":1.235,"ImageArn":"a","LastModifiedTime":7.0,"Version":2},{}],"NextToken":"t"}'
     )
     assert serialize(None, {"a": 1}) == b"{}"
+
+
+@given(st.integers(min_value=0, max_value=4_102_444_800_000))  # whole milliseconds up to 2100
+def test_milliseconds_keeps_a_time_in_whole_milliseconds_as_round_does(ms):
+    seconds = ms / 1000
+    assert milliseconds(seconds) == round(seconds, 3) == seconds
+
+
+@given(st.floats(min_value=0, max_value=4_102_444_800))
+def test_milliseconds_rounds_any_time_to_the_nearest_millisecond(seconds):
+    assert abs(milliseconds(seconds) - seconds) <= 0.0005 + 1e-6
+    assert milliseconds(seconds) == round(round(seconds * 1000) / 1000, 3)  # a whole number of milliseconds
 
 
 def test_request_ids_are_distinct_version_4_uuids():
