@@ -10,6 +10,7 @@ thread) reads as before."""
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -25,20 +26,17 @@ T = TypeVar("T")
 
 
 class LoopReads:
-    """The event loop's read connections: `pool_size` slots, each empty (None: opened on first use) or holding an
-    idle connection; a read finding every slot taken waits on the loop for one."""
+    """The event loop's read connections: at most `pool_size` open, idle ones kept for the next read. A read finding
+    none free waits on the loop, and they are handed out in the order reads asked for them (a connection given back
+    goes straight to the longest waiter: a read arriving meanwhile cannot take it first, which under load would
+    leave a waiter behind again and again)."""
 
     def __init__(self, url: URL, pool_size: int, **options: Any):
         self.engine = create_async_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT", **options).sync_engine
         errors.install(self.engine)
-        self._size = pool_size
-        self._slots = self._empty()
-
-    def _empty(self) -> asyncio.Queue[Connection | None]:
-        slots: asyncio.Queue[Connection | None] = asyncio.Queue()
-        for _ in range(self._size):
-            slots.put_nowait(None)
-        return slots
+        self._idle: list[Connection] = []
+        self._room = pool_size  # how many more may be opened
+        self._waiters: deque[asyncio.Future[Connection | None]] = deque()
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """fn(*args) on the event loop, its reads on the loop's connections."""
@@ -50,26 +48,55 @@ class LoopReads:
         return getcurrent().parent is not None
 
     def connection(self) -> Connection:
-        """A slot's connection for one read (given back by release())."""
-        conn = self._slots.get_nowait() if not self._slots.empty() else await_only(self._slots.get())
-        if conn is not None:
-            return conn
+        """A connection for one read (given back by release()): an idle one, a new one while there is room, else the
+        next one given back (None from a waiter's hand-off: room to open one)."""
+        if not self._waiters:
+            if self._idle:
+                return self._idle.pop()
+            if self._room:
+                self._room -= 1
+                return self._open()
+        waiter: asyncio.Future[Connection | None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            conn = await_only(waiter)
+        except BaseException:  # the read gave up (cancelled): out of the line, or what it was handed passed on
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
+            elif not waiter.cancelled():
+                self._hand_back(waiter.result())
+            raise
+        return conn if conn is not None else self._open()
+
+    def _open(self) -> Connection:
         try:
             return self.engine.connect()
         except BaseException:
-            self._slots.put_nowait(None)
+            self._hand_back(None)
             raise
 
     def release(self, conn: Connection, broken: bool) -> None:
-        """Gives a read's connection back to its slot; one found broken is closed (the slot opens anew)."""
+        """Gives a read's connection back; one found broken is closed (leaving room for a new one)."""
         if broken:
             conn.invalidate()
             conn.close()
-        self._slots.put_nowait(None if broken else conn)
+        self._hand_back(None if broken else conn)
+
+    def _hand_back(self, conn: Connection | None) -> None:
+        """A connection (None: room for one) to the longest waiter, else to the idle ones."""
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(conn)
+                return
+        if conn is None:
+            self._room += 1
+        else:
+            self._idle.append(conn)
 
     async def close(self) -> None:
-        """Closes the idle connections (on the loop that opened them), leaving every slot empty."""
-        slots, self._slots = self._slots, self._empty()
-        idle = [conn for conn in (slots.get_nowait() for _ in range(slots.qsize())) if conn is not None]
+        """Closes the idle connections (on the loop that opened them); reads may open new ones later."""
+        idle, self._idle = self._idle, []
+        self._room += len(idle)
         for conn in idle:
             await greenlet_spawn(conn.close)

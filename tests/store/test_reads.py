@@ -1,6 +1,7 @@
 """The store's read path: SQLite file reads on each thread's own open connection, and an image with one of its
 versions found in one statement. Neither may change what a read sees."""
 
+import asyncio
 import gc
 import sqlite3
 import threading
@@ -9,8 +10,11 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from botocore.exceptions import ClientError
 from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.util import await_only
 
 from smimages.store import JOINED_IMAGE_COLUMNS, SHOWN_VERSION_COLUMNS, Store
+from smimages.store.loopreads import LoopReads
 from smimages.testing import InProcess
 from support import ACCOUNT, BASE, REGION, ROLE, error_of
 
@@ -194,3 +198,32 @@ def test_a_read_connection_the_database_drops_is_replaced(pg_url):
             assert tx.conn.exec_driver_sql("SELECT pg_backend_pid()").scalar() != reader
     finally:
         svc.close()
+
+
+def test_the_loops_connections_go_to_reads_in_the_order_they_asked(pg_url):
+    """With one loop connection, a read that waits for it gets it before a read that asks as it is given back (an
+    asyncio.Queue would let the newcomer take it, and a waiter under load could wait behind newcomers for ever)."""
+    reads = LoopReads(make_url(pg_url), 1)
+    order = []
+
+    def read(name, hold=None):
+        conn = reads.connection()
+        order.append(name)
+        assert conn.exec_driver_sql("SELECT 1").scalar() == 1
+        if hold is not None:
+            await_only(hold.wait())
+        reads.release(conn, False)
+
+    async def scenario():
+        given_back = asyncio.Event()
+        first = asyncio.create_task(reads.run(read, "first", given_back))
+        await asyncio.sleep(0.2)  # the first read holds the one connection
+        waiting = asyncio.create_task(reads.run(read, "waiting"))
+        await asyncio.sleep(0.2)  # the second waits for it
+        given_back.set()
+        newcomer = asyncio.create_task(reads.run(read, "newcomer"))  # asks as the first gives it back
+        await asyncio.gather(first, waiting, newcomer)
+        await reads.close()
+
+    asyncio.run(scenario())
+    assert order == ["first", "waiting", "newcomer"]
