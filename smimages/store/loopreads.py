@@ -10,6 +10,7 @@ thread) reads as before."""
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections import deque
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -37,15 +38,20 @@ class LoopReads:
         self._idle: list[Connection] = []
         self._room = pool_size  # how many more may be opened
         self._waiters: deque[asyncio.Future[Connection | None]] = deque()
+        self._greenlets: weakref.WeakSet[Any] = weakref.WeakSet()  # run()'s, while they run
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """fn(*args) on the event loop, its reads on the loop's connections."""
-        return await greenlet_spawn(fn, *args)
+        return await greenlet_spawn(self._spawned, fn, args)
 
-    @staticmethod
-    def here() -> bool:
-        """Whether the caller runs inside run() (a greenlet on the loop), rather than on a thread of its own."""
-        return getcurrent().parent is not None
+    def _spawned(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+        self._greenlets.add(getcurrent())  # dropped when the greenlet ends
+        return fn(*args)
+
+    def here(self) -> bool:
+        """Whether the caller runs inside run() (its greenlet on the loop), rather than on a thread of its own (or in
+        a greenlet of someone else's, such as gevent's)."""
+        return getcurrent() in self._greenlets
 
     def connection(self) -> Connection:
         """A connection for one read (given back by release()): an idle one, a new one while there is room, else the

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from botocore.exceptions import ClientError
+from greenlet import greenlet
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.util import await_only
@@ -227,3 +228,19 @@ def test_the_loops_connections_go_to_reads_in_the_order_they_asked(pg_url):
 
     asyncio.run(scenario())
     assert order == ["first", "waiting", "newcomer"]
+
+
+def test_a_read_in_another_greenlet_reads_as_a_thread_does(pg_url):
+    """Only run()'s greenlets read on the loop's connections: code in a greenlet of its own (gevent's, say) reads on
+    its thread's connection, as it would without greenlets."""
+    store = Store(pg_url)
+    try:
+
+        def read():
+            assert not store.loop_reads.here()
+            with store.transaction() as tx:
+                return tx.conn.engine is store.loop_reads.engine, tx.conn.exec_driver_sql("SELECT 1").scalar()
+
+        assert greenlet(read).switch() == (False, 1)
+    finally:
+        store.dispose()
