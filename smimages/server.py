@@ -72,7 +72,7 @@ class Server:
         self.service = service
         self.executor = executor_for(service.store)
         self.inline_reads = service.store.serial and not service.store.memory  # see executor_for
-        self.loop_reads = service.store.loop_reads
+        self.loop_reads = service.store.loop_reader()
         self._readiness: asyncio.Future[str | None] | None = None  # the check under way, which callers share
         faults = Faults() if test_controls else None
         self.app = App(service, auth, policy=faults, upstream=upstream)

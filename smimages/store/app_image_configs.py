@@ -11,7 +11,7 @@ from sqlalchemy import Select, bindparam, delete, insert, select, update
 from ..domain.paging import Listing
 from .interface import Positioned
 from .schema import APP_IMAGE_CONFIG_MEMBERS, app_image_configs
-from .sql import Row, SqlTx, keyset_page, list_params, time_filters
+from .sql import Row, SqlTx, keyset_page, list_params, positioned, time_filters
 
 c = app_image_configs.c
 # What a config in a list shows: all of it but its account, region and name key
@@ -63,11 +63,9 @@ class AppImageConfigQueries(SqlTx):
             listing.sort_by, listing.descending, listing.after is not None, names, "contains" in params
         )
         params.update(account=account, region=region)
-        rows = []
-        for values in self._all(statement, params):  # on the driver's cursor: the JSON blocks are decoded here
-            row = dict(zip(LISTED_COLUMNS, values, strict=False))
+        rows = positioned(self._all(statement, params), LISTED_COLUMNS)
+        for row, _ in rows:  # on the driver's cursor: the JSON blocks are decoded here
             for column in APP_IMAGE_CONFIG_MEMBERS.values():
                 if isinstance(row[column], str):  # SQLite's JSON is text; psycopg decodes PostgreSQL's itself
                     row[column] = orjson.loads(row[column])
-            rows.append((row, [values[-1], values[0]]))
         return rows

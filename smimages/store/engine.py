@@ -315,23 +315,28 @@ class Store:
         # Reads run on a connection each thread keeps open: a SQLite file's from an engine of their own (in WAL mode a
         # read never waits for a writer, so they wait for locks briefly: READ_BUSY_MS), PostgreSQL's in autocommit
         # (each statement sees its own snapshot), an in-memory catalog's its one connection (StaticPool), kept
-        # checked out: no pool checkout, BEGIN or COMMIT per read. PostgreSQL's read requests read on the event loop
-        # instead (loop_reads, on pool_size connections of their own: the server runs them there), which leaves the
-        # request threads their writes.
+        # checked out: no pool checkout, BEGIN or COMMIT per read. A server's PostgreSQL read requests read on the
+        # event loop instead (loop_reader()), which leaves the request threads their writes.
         self._threads: ThreadReaders | None = None
         self.loop_reads: LoopReads | None = None
+        self._loop_url: URL | None = None  # the loop's readers' URL, until loop_reader() makes them
         if fast and self.memory:
             self._threads = ThreadReaders(self.engine)
         elif fast:
-            readers = (
-                _sqlite_engine(parsed, NullPool, READ_BUSY_MS, self.read_only)
-                if self.dialect == "sqlite"
-                else _postgres_engine(_postgres_url(parsed, options), poolclass=NullPool, isolation_level="AUTOCOMMIT")
-            )
+            if self.dialect == "sqlite":
+                readers = _sqlite_engine(parsed, NullPool, READ_BUSY_MS, self.read_only)
+            else:
+                self._loop_url = _postgres_url(parsed, options)
+                readers = _postgres_engine(self._loop_url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
             self._threads = ThreadReaders(readers)
-            if self.dialect == "postgresql":
-                self.loop_reads = LoopReads(_postgres_url(parsed, options), pool_size, **_POSTGRES_OPTIONS)
         self._probe: Engine | None = None  # the readiness check's, made on its first use
+
+    def loop_reader(self) -> LoopReads | None:
+        """The event loop's readers, which a server runs PostgreSQL's read requests on (None on SQLite or off the
+        fast path); made by the first call (the server's, as it starts): their asyncio engine costs about 100 ms."""
+        if self.loop_reads is None and self._loop_url is not None:
+            self.loop_reads = LoopReads(self._loop_url, self.connections, **_POSTGRES_OPTIONS)
+        return self.loop_reads
 
     @property
     def engines(self) -> tuple[Engine, ...]:

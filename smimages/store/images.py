@@ -12,6 +12,7 @@ from ..domain.paging import Listing
 from .interface import Positioned
 from .schema import SHOWN_VERSION_COLUMNS, image_versions, images, version_aliases
 from .sql import (
+    SHOWN_LIFECYCLE,
     Row,
     SqlTx,
     gone,
@@ -29,7 +30,6 @@ from .sql import (
 JOINED_IMAGE_COLUMNS = ("id", "name")
 # What a version in a list shows (the ImageVersion summary): its number and its lifecycle as the clock shows it
 # (sql.shown_lifecycle); fetched alone, since each column costs on every row
-SHOWN_LIFECYCLE = ("status", "failure_reason", "created_at", "modified_at")
 LISTED_VERSION_COLUMNS = ("version", *SHOWN_LIFECYCLE)
 # What an image in a list shows (the ImageSummary): likewise
 LISTED_IMAGE_COLUMNS = ("id", "name", "description", "display_name", *SHOWN_LIFECYCLE)

@@ -252,9 +252,9 @@ class CatalogStore(Protocol):
     def display_url(self) -> str:
         """The database URL without its password, for logs."""
 
-    @property
-    def loop_reads(self) -> LoopReader | None:
-        """Where read requests run on the event loop (PostgreSQL), or None: they run as the other requests do."""
+    def loop_reader(self) -> LoopReader | None:
+        """Where a server runs read requests on the event loop (PostgreSQL), made by the first call; None: they run as
+        the other requests do."""
 
     def transaction(self, write: bool = False, snapshot: bool = False) -> AbstractContextManager[CatalogTx]: ...
 

@@ -60,9 +60,13 @@ def modified(table: Table) -> ColumnElement[Any]:
     return case((table.c.due_at <= NOW, table.c.due_at), else_=table.c.modified_at)
 
 
+# What shown_lifecycle() fetches, by name
+SHOWN_LIFECYCLE = ("status", "failure_reason", "created_at", "modified_at")
+
+
 def shown_lifecycle(table: Table) -> tuple[ColumnElement[Any], ...]:
-    """The status, failure reason, creation and modification times of a visible row as the clock at :now shows them
-    (domain.lifecycle.effective in SQL, for list pages: a due transition applied), labelled as their columns."""
+    """SHOWN_LIFECYCLE of a visible row as the clock at :now shows them (domain.lifecycle.effective in SQL, for list
+    pages: a due transition applied), labelled as their columns."""
     due = table.c.due_at <= NOW
     return (
         case((due, table.c.pending_status), else_=table.c.status).label("status"),

@@ -91,6 +91,7 @@ def test_reads_on_the_event_loop_answer_as_the_plain_path_does(catalog):
     svc, built = catalog
     store = svc.service.store
     plain = Store(store.url, fast=False)
+    store.loop_reader()
 
     def on_the_loop(now):
         assert store.loop_reads.here()

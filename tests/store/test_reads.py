@@ -234,6 +234,7 @@ def test_a_read_in_another_greenlet_reads_as_a_thread_does(pg_url):
     """Only run()'s greenlets read on the loop's connections: code in a greenlet of its own (gevent's, say) reads on
     its thread's connection, as it would without greenlets."""
     store = Store(pg_url)
+    store.loop_reader()
     try:
 
         def read():
