@@ -39,6 +39,15 @@ def page(rows: list[tuple[Any, list[Any]]], limit: int, query: dict[str, Any]) -
     return items, token
 
 
+def listed_page(rows: list[tuple[Any, ...]], limit: int, query: dict[str, Any]) -> tuple[list[Any], str | None]:
+    """The first `limit` of a store's list rows fetched with one extra (each a tuple whose last value is its sort key
+    and whose first is its tiebreak: store.interface.ListedRows), and the token for the rest."""
+    if len(rows) <= limit:
+        return rows, None
+    last = rows[limit - 1]
+    return rows[:limit], encode(query, [last[-1], last[0]])
+
+
 def list_query(
     request: dict[str, Any], filters: tuple[str, ...], default_sort: str, default_order: str = "DESCENDING"
 ) -> dict[str, Any]:

@@ -24,25 +24,19 @@ _LIST_FILTERS = (
 )
 
 
-_OPTIONAL = (("Description", "description"), ("DisplayName", "display_name"), ("FailureReason", "failure_reason"))
-
-
-def image_summary(ctx: RequestContext, row: dict[str, Any]) -> dict[str, Any]:
-    """An image as ListImages shows it (the ImageSummary, in its wire form: see wire.Shaped)."""
-    summary: dict[str, Any] = {"CreationTime": milliseconds(row["created_at"])}
-    for member, column in _OPTIONAL:  # in the shape's order, only those set (a page builds 100: no dict to filter)
-        if row[column] is not None:
-            summary[member] = row[column]
-    summary["ImageArn"] = image_arn(ctx, row["name"])
-    summary["ImageName"] = row["name"]
-    summary["ImageStatus"] = row["status"]
-    summary["LastModifiedTime"] = milliseconds(row["modified_at"])
-    return summary
-
-
 def image_fields(ctx: RequestContext, row: dict[str, Any]) -> dict[str, Any]:
-    """An image as DescribeImage shows it: its summary and RoleArn."""
-    return {**image_summary(ctx, row), "RoleArn": row["role_arn"]}
+    """An image as DescribeImage shows it (the output shape puts the members in order and drops what is None)."""
+    return {
+        "CreationTime": row["created_at"],
+        "Description": row["description"],
+        "DisplayName": row["display_name"],
+        "FailureReason": row["failure_reason"],
+        "ImageArn": image_arn(ctx, row["name"]),
+        "ImageName": row["name"],
+        "ImageStatus": row["status"],
+        "LastModifiedTime": row["modified_at"],
+        "RoleArn": row["role_arn"],
+    }
 
 
 @taggable("image")
@@ -123,5 +117,22 @@ def list_images(service: Service, ctx: RequestContext, request: dict[str, Any]) 
     listing = paging.listing(request, _LIST_FILTERS, "CREATION_TIME")
     with service.store.transaction() as tx:
         rows = tx.list_images(ctx.account, ctx.region, ctx.now, listing)
-    images, token = paging.page(rows, listing.limit, listing.query)
-    return {"Images": Shaped(image_summary(ctx, row) for row in images), "NextToken": token}
+    page, token = paging.listed_page(rows, listing.limit, listing.query)
+    prefix = image_arn(ctx, "")
+    summaries = Shaped()
+    # each row: the store's LISTED_IMAGE_COLUMNS, then the sort key; each summary built here, in its wire form (see
+    # wire.Shaped: the shape's members in its order, only those set), since a call per item cost a third of the rest
+    for _, name, description, display_name, status, reason, created, changed, _ in page:
+        summary: dict[str, Any] = {"CreationTime": milliseconds(created)}
+        if description is not None:
+            summary["Description"] = description
+        if display_name is not None:
+            summary["DisplayName"] = display_name
+        if reason is not None:
+            summary["FailureReason"] = reason
+        summary["ImageArn"] = prefix + name
+        summary["ImageName"] = name
+        summary["ImageStatus"] = status
+        summary["LastModifiedTime"] = milliseconds(changed)
+        summaries.append(summary)
+    return {"Images": summaries, "NextToken": token}

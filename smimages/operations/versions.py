@@ -23,23 +23,6 @@ _LIST_FILTERS = (
 _NO_CONTAINER_YET = {"CREATING", "CREATE_FAILED"}
 
 
-def version_summary(image_arn: str, versions_arn: str, row: dict[str, Any]) -> dict[str, Any]:
-    """A version as ListImageVersions shows it (the ImageVersion summary, in its wire form: see wire.Shaped), given its
-    image's ARN and the ARN of its versions without the number (computed once per list)."""
-    summary = {
-        "CreationTime": milliseconds(row["created_at"]),
-        "FailureReason": row["failure_reason"],
-        "ImageArn": image_arn,
-        "ImageVersionArn": f"{versions_arn}{row['version']}",
-        "ImageVersionStatus": row["status"],
-        "LastModifiedTime": milliseconds(row["modified_at"]),
-        "Version": row["version"],
-    }
-    if summary["FailureReason"] is None:
-        del summary["FailureReason"]
-    return summary
-
-
 def version_fields(ctx: RequestContext, image: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
     """A version as DescribeImageVersion shows it: the summary's members, BaseImage, ContainerImage and metadata
     (the output shape puts them in order and drops what is None)."""
@@ -164,8 +147,20 @@ def list_image_versions(service: Service, ctx: RequestContext, request: dict[str
     with service.store.transaction() as tx:
         image = require_image(tx, ctx, request["ImageName"])
         rows = tx.list_versions(image["id"], ctx.now, listing)
-    versions, token = paging.page(rows, listing.limit, listing.query)
+    page, token = paging.listed_page(rows, listing.limit, listing.query)
     name = image["name"]
     shown_arn, prefix = image_arn(ctx, name), image_versions_arn(ctx, name)
-    summaries = Shaped(version_summary(shown_arn, prefix, row) for row in versions)
+    summaries = Shaped()
+    # each row: the store's LISTED_VERSION_COLUMNS, then the sort key; each summary built here, in its wire form (see
+    # wire.Shaped: the shape's members in its order, only those set), since a call per item cost a third of the rest
+    for version, status, reason, created, changed, _ in page:
+        summary: dict[str, Any] = {"CreationTime": milliseconds(created)}
+        if reason is not None:
+            summary["FailureReason"] = reason
+        summary["ImageArn"] = shown_arn
+        summary["ImageVersionArn"] = f"{prefix}{version}"
+        summary["ImageVersionStatus"] = status
+        summary["LastModifiedTime"] = milliseconds(changed)
+        summary["Version"] = version
+        summaries.append(summary)
     return {"ImageVersions": summaries, "NextToken": token}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import os
 import threading
 import time
@@ -103,7 +104,7 @@ def _sqlite_engine(
             # no WAL index beside it, and none can be made: a copy nobody writes, read as it is (immutable)
             query["immutable"] = "1"
         url = url.set(database=f"file:{path}", query=query)
-    engine = create_engine(url, connect_args={"check_same_thread": False}, poolclass=poolclass)
+    engine = create_engine(url, connect_args={"check_same_thread": False}, poolclass=poolclass, **_WRITE_JSON)
     _sqlite_pragmas(engine, _in_memory(url), busy_ms, read_only, waits)
     errors.install(engine)
     return engine
@@ -181,9 +182,11 @@ def _engine(url: URL, pool_size: int, options: DatabaseOptions, waits: _WriteWai
     return _postgres_engine(_postgres_url(url, options), pool_size=pool_size, max_overflow=0)
 
 
-# psycopg decodes JSON columns (an app image config's blocks) with orjson rather than the json module (a list page
-# of 100 configs decodes 100 of them)
-_POSTGRES_OPTIONS: dict[str, Any] = {"json_deserializer": orjson.loads}
+# JSON columns (an app image config's blocks) are written compact, as the wire carries them: list pages pass the
+# stored text through as it is
+_WRITE_JSON: dict[str, Any] = {"json_serializer": functools.partial(json.dumps, separators=(",", ":"))}
+# psycopg decodes them with orjson rather than the json module
+_POSTGRES_OPTIONS: dict[str, Any] = {**_WRITE_JSON, "json_deserializer": orjson.loads}
 
 
 def _postgres_engine(url: URL, **options: Any) -> Engine:

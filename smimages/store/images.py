@@ -9,7 +9,7 @@ from sqlalchemy import Result, Select, bindparam, delete, func, insert, select, 
 
 from ..domain.lifecycle import effective
 from ..domain.paging import Listing
-from .interface import Positioned
+from .interface import ListedRows
 from .schema import SHOWN_VERSION_COLUMNS, image_versions, images, version_aliases
 from .sql import (
     SHOWN_LIFECYCLE,
@@ -18,9 +18,8 @@ from .sql import (
     gone,
     keyset_page,
     list_params,
+    listed,
     modified,
-    positioned,
-    shown_lifecycle,
     time_filters,
     visible,
 )
@@ -103,8 +102,7 @@ def _list_images_statement(
         "LAST_MODIFIED_TIME": modified(images),
         "IMAGE_NAME": images.c.name,
     }[sort_by]
-    listed = (images.c.id, images.c.name, images.c.description, images.c.display_name, *shown_lifecycle(images))
-    query = select(*listed, sort_col.label("sort_key")).where(
+    query = select(*listed(images, LISTED_IMAGE_COLUMNS), sort_col.label("sort_key")).where(
         images.c.account == bindparam("account"),
         images.c.region == bindparam("region"),
         visible(images),
@@ -122,7 +120,7 @@ def _list_versions_statement(sort_by: str, descending: bool, resume: bool, names
         "LAST_MODIFIED_TIME": modified(image_versions),
         "VERSION": image_versions.c.version,
     }[sort_by]
-    query = select(image_versions.c.version, *shown_lifecycle(image_versions), sort_col.label("sort_key")).where(
+    query = select(*listed(image_versions, LISTED_VERSION_COLUMNS), sort_col.label("sort_key")).where(
         image_versions.c.image_id == bindparam("image_id"),
         visible(image_versions),
         *time_filters(names, image_versions.c.created_at, modified(image_versions)),
@@ -216,14 +214,14 @@ class ImageQueries(SqlTx):
     def update_image(self, image_id: int, values: Row) -> None:
         self.conn.execute(update(images).where(images.c.id == image_id).values(**values))
 
-    def list_images(self, account: str, region: str, now: float, listing: Listing) -> Positioned:
-        """A page of an account's visible images: their LISTED_IMAGE_COLUMNS, with keyset positions."""
+    def list_images(self, account: str, region: str, now: float, listing: Listing) -> ListedRows:
+        """A page of an account's visible images: their LISTED_IMAGE_COLUMNS, then the sort key."""
         names, params = list_params(now, listing)
         statement = _list_images_statement(
             listing.sort_by, listing.descending, listing.after is not None, names, "contains" in params
         )
         params.update(account=account, region=region)
-        return positioned(self._all(statement, params), LISTED_IMAGE_COLUMNS)
+        return self._all(statement, params)
 
     # versions
 
@@ -277,11 +275,11 @@ class ImageQueries(SqlTx):
         version = effective(_version(row[:split], SHOWN_VERSION_COLUMNS), now)
         return None if version is None else (image, version)  # its WHERE keeps gone versions out
 
-    def list_versions(self, image_id: int, now: float, listing: Listing) -> Positioned:
-        """A page of an image's visible versions: their LISTED_VERSION_COLUMNS, with keyset positions."""
+    def list_versions(self, image_id: int, now: float, listing: Listing) -> ListedRows:
+        """A page of an image's visible versions: their LISTED_VERSION_COLUMNS, then the sort key."""
         names, params = list_params(now, listing)
         statement = _list_versions_statement(listing.sort_by, listing.descending, listing.after is not None, names)
-        return positioned(self._all(statement, {**params, "image_id": image_id}), LISTED_VERSION_COLUMNS)
+        return self._all(statement, {**params, "image_id": image_id})
 
     # aliases
 

@@ -13,8 +13,10 @@ if TYPE_CHECKING:
     from .health import Health
 
 Row = dict[str, Any]
-# A List query's rows with their keyset positions: [(row, [sort key, tiebreak]), ...]
-Positioned = list[tuple[Row, list[Any]]]
+# A List query's rows as tuples: the list's columns (the store's LISTED_*_COLUMNS), then the sort key. The first
+# column is the keyset tiebreak, so a row's position is [its last value, its first] (domain.paging.rows_page); rows
+# stay tuples, since a dict per row of a 100-item page cost as much as the rest of the page's Python.
+ListedRows = list[tuple[Any, ...]]
 
 
 class StoreError(Exception):
@@ -102,7 +104,7 @@ class ImageTx(Protocol):
 
     def update_image(self, image_id: int, values: Row) -> None: ...
 
-    def list_images(self, account: str, region: str, now: float, listing: Listing) -> Positioned: ...
+    def list_images(self, account: str, region: str, now: float, listing: Listing) -> ListedRows: ...
 
     def purge_gone_versions(self, image_id: int, now: float) -> None: ...
 
@@ -120,7 +122,7 @@ class ImageTx(Protocol):
         self, account: str, region: str, name: str, now: float, number: int | None = None, alias: str | None = None
     ) -> tuple[Row, Row] | None: ...
 
-    def list_versions(self, image_id: int, now: float, listing: Listing) -> Positioned: ...
+    def list_versions(self, image_id: int, now: float, listing: Listing) -> ListedRows: ...
 
     def aliases(
         self, image_id: int, now: float, version_id: int | None, alias: str | None, after: str | None, limit: int
@@ -144,7 +146,7 @@ class AppImageConfigTx(Protocol):
 
     def delete_app_image_config(self, config_id: int) -> None: ...
 
-    def list_app_image_configs(self, account: str, region: str, listing: Listing) -> Positioned: ...
+    def list_app_image_configs(self, account: str, region: str, listing: Listing) -> ListedRows: ...
 
 
 class TagTx(Protocol):

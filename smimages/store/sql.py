@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import BindParameter, ColumnElement, Connection, Float, FromClause, Table, and_, bindparam, case, or_
@@ -11,7 +11,6 @@ from sqlalchemy.sql import Executable, Select
 from ..domain.lifecycle import GONE
 from ..domain.paging import Listing
 from .fastpath import Lookups
-from .interface import Positioned
 
 Row = dict[str, Any]
 
@@ -76,6 +75,12 @@ def shown_lifecycle(table: Table) -> tuple[ColumnElement[Any], ...]:
     )
 
 
+def listed(table: Table, columns: tuple[str, ...]) -> list[ColumnElement[Any]]:
+    """What a list page selects of table: its `columns` in order, those of SHOWN_LIFECYCLE as the clock shows them."""
+    shown = dict(zip(SHOWN_LIFECYCLE, shown_lifecycle(table), strict=True))
+    return [shown[name] if name in shown else table.c[name] for name in columns]
+
+
 def keyset_page(query: Select[Any], sort_col: Any, tiebreak: Any, descending: bool, resume: bool) -> Select[Any]:
     """Keyset paging: rows strictly after (:key, :last) in the requested order, at most :limit of them.
 
@@ -119,9 +124,3 @@ def like_pattern(text: str) -> str:
     """A case-folded LIKE pattern for a substring, with LIKE's wildcards escaped by '/'."""
     escaped = "".join("/" + ch if ch in "%_/" else ch for ch in text.lower())
     return f"%{escaped}%"
-
-
-def positioned(rows: Iterable[tuple[Any, ...]], columns: tuple[str, ...]) -> Positioned:
-    """A list page's rows as (row, keyset position) pairs: each row's `columns`, and its position (its last column,
-    the sort key; its first, the tiebreak)."""
-    return [(dict(zip(columns, values, strict=False)), [values[-1], values[0]]) for values in rows]

@@ -30,6 +30,13 @@ def test_a_page_has_a_token_only_when_more_rows_came_back():
     assert paging.page(rows, 4, QUERY) == (["item0", "item1", "item2", "item3"], None)
 
 
+def test_a_page_of_store_rows_resumes_after_its_last_row_by_sort_key_and_tiebreak():
+    rows = [(7 - i, f"name{i}", 100.0 + i) for i in range(4)]  # (tiebreak, ..., sort key)
+    page, token = paging.listed_page(rows, 3, QUERY)
+    assert page == rows[:3] and paging.decode(QUERY, token) == [102.0, 5]
+    assert paging.listed_page(rows, 4, QUERY) == (rows, None)
+
+
 def test_a_list_query_holds_its_filters_and_sort_with_defaults():
     request = {"NameContains": "a", "MaxResults": 5, "NextToken": "t"}
     assert paging.list_query(request, ("NameContains", "CreationTimeAfter"), "CREATION_TIME") == {
