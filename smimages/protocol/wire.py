@@ -19,9 +19,18 @@ MAX_BODY_BYTES = 1024 * 1024
 MAX_JSON_DEPTH = 32
 MAX_HEADER_BYTES = 16 * 1024  # request target and headers together
 MAX_HEADER_COUNT = 100
+
+
+def _fragment_value(value: object) -> object:
+    """The value of JSON text a list carries as it is (orjson.Fragment), for the standard library's encoder."""
+    if type(value) is orjson.Fragment:
+        return orjson.loads(orjson.dumps(value))
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
 # For what orjson refuses (a lone surrogate a client sent, quoted in an error message); every object and array it
 # encodes is built fresh by _shaper or error_body, so none can contain itself.
-_ENCODER = json.JSONEncoder(separators=(",", ":"), check_circular=False)
+_ENCODER = json.JSONEncoder(separators=(",", ":"), check_circular=False, default=_fragment_value)
 # what shapes a value for the wire: shaped(value) -> the value to encode
 _Shaped = Callable[[Any], Any]
 

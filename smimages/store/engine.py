@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import os
 import threading
 import time
@@ -182,9 +181,9 @@ def _engine(url: URL, pool_size: int, options: DatabaseOptions, waits: _WriteWai
     return _postgres_engine(_postgres_url(url, options), pool_size=pool_size, max_overflow=0)
 
 
-# JSON columns (an app image config's blocks) are written compact, as the wire carries them: list pages pass the
-# stored text through as it is
-_WRITE_JSON: dict[str, Any] = {"json_serializer": functools.partial(json.dumps, separators=(",", ":"))}
+# JSON columns (an app image config's blocks) are written as the wire writes JSON (orjson: compact, non-ASCII text as
+# it is): list pages carry the stored text as it is (migration 0006 rewrote what was stored before)
+_WRITE_JSON: dict[str, Any] = {"json_serializer": lambda value: orjson.dumps(value).decode()}
 # psycopg decodes them with orjson rather than the json module
 _POSTGRES_OPTIONS: dict[str, Any] = {**_WRITE_JSON, "json_deserializer": orjson.loads}
 

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 Row = dict[str, Any]
 # A List query's rows as tuples: the list's columns (the store's LISTED_*_COLUMNS), then the sort key. The first
-# column is the keyset tiebreak, so a row's position is [its last value, its first] (domain.paging.rows_page); rows
+# column is the keyset tiebreak, so a row's position is [its last value, its first] (domain.paging.listed_page); rows
 # stay tuples, since a dict per row of a 100-item page cost as much as the rest of the page's Python.
 ListedRows = list[tuple[Any, ...]]
 

@@ -53,7 +53,11 @@ def test_listed_images_are_in_their_wire_form(service, sm):
 
 
 def test_listed_app_image_configs_are_in_their_wire_form(service, sm):
-    kernel = {"KernelSpecs": [{"Name": "python3", "DisplayName": "Python 3"}], "FileSystemConfig": {"DefaultUid": 0}}
+    # text beyond ASCII, and characters some encoders escape: the stored text must be what the wire carries
+    kernel = {
+        "KernelSpecs": [{"Name": "python3", "DisplayName": "Python 3 é\u2028\x7f"}],
+        "FileSystemConfig": {"DefaultUid": 0},
+    }
     jupyter = {"ContainerConfig": {"ContainerEnvironmentVariables": {"B": "2", "A": "1"}, "ContainerArguments": ["x"]}}
     sm.create_app_image_config(
         AppImageConfigName="both", KernelGatewayImageConfig=kernel, JupyterLabAppImageConfig=jupyter

@@ -1,10 +1,13 @@
 """One schema and one migration history for both backends: `smimages migrate`, serve migrating an empty database
 itself, concurrent migrations, and a database migrated by a newer release refused with a clear message."""
 
+import json
 import subprocess
 import sys
 
+import orjson
 import pytest
+from alembic import command as alembic_command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -12,6 +15,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
 from smimages.store import SchemaTooNew, Store
+from smimages.store.engine import _alembic
 from smimages.store.schema import metadata
 
 
@@ -97,3 +101,29 @@ def test_a_database_from_a_newer_release_is_refused(empty_db):
         result = smimages(*command, "--db", empty_db)
         assert result.returncode == 1, result
         assert result.stderr.strip().splitlines()[-1] == expected
+
+
+def test_blocks_stored_before_0006_are_rewritten_as_the_wire_writes_them(empty_db):
+    """An app image config's blocks as releases before 0006 stored them (the json module's form: spaced, non-ASCII
+    escaped) are rewritten in orjson's, which list pages carry as it is; a block already in it is left alone."""
+    store = Store(empty_db)
+    old = {"KernelSpecs": [{"Name": "python3", "DisplayName": "Python é"}]}
+    new = {"ContainerConfig": {"ContainerArguments": ["x"]}}
+    with store.engine.connect() as conn, conn.begin():
+        alembic_command.upgrade(_alembic(conn), "0005")
+        json_text = "CAST(:{} AS JSON)" if store.dialect == "postgresql" else ":{}"
+        conn.execute(
+            text(
+                "INSERT INTO app_image_configs (account, region, name, name_key, kernel_gateway, jupyter_lab, "
+                f"created_at, modified_at) VALUES ('000000000000', 'us-east-1', 'c', 'c', {json_text.format('old')}, "
+                f"{json_text.format('new')}, 1.0, 1.0)"
+            ),
+            {"old": json.dumps(old), "new": orjson.dumps(new).decode()},
+        )
+    store.migrate()
+    with store.engine.connect() as conn:
+        stored = conn.execute(
+            text("SELECT CAST(kernel_gateway AS TEXT), CAST(jupyter_lab AS TEXT) FROM app_image_configs")
+        ).one()
+    store.dispose()
+    assert tuple(stored) == (orjson.dumps(old).decode(), orjson.dumps(new).decode())

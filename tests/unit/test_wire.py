@@ -3,13 +3,14 @@
 import json
 import uuid
 
+import orjson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from smimages.context import new_request_id
 from smimages.errors import SerializationException
-from smimages.protocol.wire import error_body, milliseconds, operation_name, parse_body, serialize
+from smimages.protocol.wire import Shaped, error_body, milliseconds, operation_name, parse_body, serialize
 from smimages.spec import operation_model
 
 
@@ -96,3 +97,13 @@ def test_an_error_body_carries_the_message_under_both_spellings():
     error = SerializationException("bad")
     assert json.loads(error_body(error)) == {"__type": "SerializationException", "message": "bad", "Message": "bad"}
     assert json.loads(error_body(SerializationException())) == {"__type": "SerializationException"}
+
+
+def test_a_page_orjson_refuses_still_carries_the_json_text_of_its_fragments():
+    """The standard library's encoder, for what orjson refuses (here a lone surrogate), reads a Fragment's text."""
+    shape = operation_model("ListAppImageConfigs").output_shape
+    config = {"AppImageConfigName": "\ud800", "KernelGatewayImageConfig": orjson.Fragment('{"A":[1,"\u00e9"]}')}
+    body = serialize(shape, {"AppImageConfigs": Shaped([config])})
+    assert json.loads(body) == {
+        "AppImageConfigs": [{"AppImageConfigName": "\ud800", "KernelGatewayImageConfig": {"A": [1, "\u00e9"]}}]
+    }
