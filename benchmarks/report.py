@@ -13,7 +13,7 @@ from .paired import CONNECTIONS, Round, median_ratios, ratios
 from .profiles import Profile
 from .scale import CALLS, READS, ReadRound, ScaleRow
 from .targets import Target
-from .throughput import CEILING, LISTED, MOTO, Row
+from .throughput import CEILING, LISTED, LISTS, MOTO, Row
 
 
 @dataclass(frozen=True)
@@ -148,12 +148,39 @@ def _backend_section(rounds: list[BackendRound], profile: Profile) -> str:
         f"**{_ratio(backends.median_ratio(rounds, operation))}** for {operation}" for operation in backends.OPERATIONS
     )
     return (
-        "## Backend rounds (PostgreSQL against SQLite)\n\n`smimages serve` on a SQLite file and on a PostgreSQL "
-        "database, each seeded alike, run side by side and are measured in turn at "
+        "## Backend rounds (PostgreSQL against SQLite, and each list against Describe)\n\n`smimages serve` on a "
+        "SQLite file and on a PostgreSQL database, each seeded alike, run side by side and are measured in turn at "
         f"{backends.CONNECTIONS} connections for {profile.seconds} s each: DescribeImageVersion on SQLite, then "
-        "on PostgreSQL, then CreateImageVersion on each (every round's creates go to a fresh image on each "
-        f"backend), round after round. The targets take the medians of the rounds' ratios: {medians}.\n\n"
-        f"{table}\n"
+        "on PostgreSQL, then each list call (100 items) on each, then CreateImageVersion on each (every round's "
+        "creates go to a fresh image on each backend), round after round. The targets take the medians of the "
+        f"rounds' ratios: {medians}.\n\n{table}\n\nEach list call against DescribeImageVersion on the same "
+        f"backend in the same round (the list targets take the medians):\n\n{_per_describe_table(rounds)}\n"
+    )
+
+
+def _per_describe_table(rounds: list[BackendRound]) -> str:
+    header = ["round"]
+    for operation in LISTS:
+        header += [f"{operation} ÷ Describe, SQLite", "PostgreSQL"]
+    return _table(
+        header,
+        [
+            [number]
+            + [
+                _ratio(r.per_describe(backend, operation))
+                for operation in LISTS
+                for backend in ("sqlite", "postgresql")
+            ]
+            for number, r in enumerate(rounds, 1)
+        ]
+        + [
+            ["median"]
+            + [
+                _ratio(backends.median_per_describe(rounds, backend, operation))
+                for operation in LISTS
+                for backend in ("sqlite", "postgresql")
+            ]
+        ],
     )
 
 

@@ -52,20 +52,27 @@ def create_request(port: int, image: str = WRITE_IMAGE) -> SignedRequest:
     )
 
 
-def _smimages_requests(port: int) -> dict[str, SignedRequest]:
-    """Every smimages call measured, READS first; checks that each list answers a full page."""
+def list_requests(port: int) -> dict[str, SignedRequest]:
+    """A full page of each list call (checked: each answers PAGE items)."""
     requests = {
-        "DescribeImageVersion": describe_request(port),
         "ListImageVersions": signed(port, "ListImageVersions", {"ImageName": READ_IMAGE, "MaxResults": PAGE}),
         "ListImages": signed(port, "ListImages", {"MaxResults": PAGE}),
         "ListAppImageConfigs": signed(port, "ListAppImageConfigs", {"MaxResults": PAGE}),
-        "CreateImageVersion": create_request(port),
     }
     for operation, member in LISTS.items():
         items = len(send_once(port, requests[operation])[member])
         if items != PAGE:
             raise RuntimeError(f"{operation} answered {items} items, not a full page of {PAGE}")
     return requests
+
+
+def _smimages_requests(port: int) -> dict[str, SignedRequest]:
+    """Every smimages call measured, READS first."""
+    return {
+        "DescribeImageVersion": describe_request(port),
+        **list_requests(port),
+        "CreateImageVersion": create_request(port),
+    }
 
 
 def ceiling_request(port: int) -> SignedRequest:
