@@ -159,29 +159,13 @@ def _backend_section(rounds: list[BackendRound], profile: Profile) -> str:
 
 
 def _per_describe_table(rounds: list[BackendRound]) -> str:
+    columns = [(operation, backend) for operation in LISTS for backend in ("sqlite", "postgresql")]
     header = ["round"]
     for operation in LISTS:
         header += [f"{operation} ÷ Describe, SQLite", "PostgreSQL"]
-    return _table(
-        header,
-        [
-            [number]
-            + [
-                _ratio(r.per_describe(backend, operation))
-                for operation in LISTS
-                for backend in ("sqlite", "postgresql")
-            ]
-            for number, r in enumerate(rounds, 1)
-        ]
-        + [
-            ["median"]
-            + [
-                _ratio(backends.median_per_describe(rounds, backend, operation))
-                for operation in LISTS
-                for backend in ("sqlite", "postgresql")
-            ]
-        ],
-    )
+    each = [[number] + [_ratio(r.per_describe(b, o)) for o, b in columns] for number, r in enumerate(rounds, 1)]
+    median = ["median"] + [_ratio(backends.median_per_describe(rounds, b, o)) for o, b in columns]
+    return _table(header, [*each, median])
 
 
 def _share(seconds: float | None, capacity: float) -> str:

@@ -129,8 +129,7 @@ def list_app_image_configs(service: Service, ctx: RequestContext, request: Row) 
     prefix = app_image_config_arn(ctx, "")
     configs = Shaped()
     # each row: the store's LISTED_COLUMNS (the blocks in APP_IMAGE_CONFIG_MEMBERS' order), then the sort key; each
-    # config built here, in its wire form (see wire.Shaped), since a call per item cost a third of the rest; the
-    # blocks it has go out as their stored JSON text, carried as it is (orjson.Fragment)
+    # config in its wire form (wire.Shaped), the blocks it has as their stored JSON text, carried as it is
     for _, name, created, changed, kernel, jupyter, editor, _ in page:
         fields: Row = {
             "AppImageConfigArn": prefix + name,

@@ -120,8 +120,7 @@ def list_images(service: Service, ctx: RequestContext, request: dict[str, Any]) 
     page, token = paging.listed_page(rows, listing.limit, listing.query)
     prefix = image_arn(ctx, "")
     summaries = Shaped()
-    # each row: the store's LISTED_IMAGE_COLUMNS, then the sort key; each summary built here, in its wire form (see
-    # wire.Shaped: the shape's members in its order, only those set), since a call per item cost a third of the rest
+    # each row: the store's LISTED_IMAGE_COLUMNS, then the sort key; each summary in its wire form (wire.Shaped)
     for _, name, description, display_name, status, reason, created, changed, _ in page:
         summary: dict[str, Any] = {"CreationTime": milliseconds(created)}
         if description is not None:

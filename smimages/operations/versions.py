@@ -151,8 +151,7 @@ def list_image_versions(service: Service, ctx: RequestContext, request: dict[str
     name = image["name"]
     shown_arn, prefix = image_arn(ctx, name), image_versions_arn(ctx, name)
     summaries = Shaped()
-    # each row: the store's LISTED_VERSION_COLUMNS, then the sort key; each summary built here, in its wire form (see
-    # wire.Shaped: the shape's members in its order, only those set), since a call per item cost a third of the rest
+    # each row: the store's LISTED_VERSION_COLUMNS, then the sort key; each summary in its wire form (wire.Shaped)
     for version, status, reason, created, changed, _ in page:
         summary: dict[str, Any] = {"CreationTime": milliseconds(created)}
         if reason is not None:

@@ -29,7 +29,7 @@ def _fragment_value(value: object) -> object:
 
 
 # For what orjson refuses (a lone surrogate a client sent, quoted in an error message); every object and array it
-# encodes is built fresh by _shaper or error_body, so none can contain itself.
+# encodes is built fresh by _shaper, an operation (Shaped) or error_body, so none can contain itself.
 _ENCODER = json.JSONEncoder(separators=(",", ":"), check_circular=False, default=_fragment_value)
 # what shapes a value for the wire: shaped(value) -> the value to encode
 _Shaped = Callable[[Any], Any]
@@ -164,7 +164,8 @@ def _encode(document: object) -> bytes:
 class Shaped(list[Any]):
     """A list whose items an operation built in their wire form already (the shape's members only, in its order, no
     None, timestamps to the millisecond): serialize sends it as it is. For long lists of summaries, where shaping each
-    item costs as much as building it; tests/api/test_wire_forms.py holds each such list against the plain shaping."""
+    item costs as much as building it (and operations build each item in their own loop: a call per item cost a third
+    of the rest); tests/api/test_wire_forms.py holds each such list against the plain shaping."""
 
 
 @functools.cache

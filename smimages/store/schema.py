@@ -36,20 +36,8 @@ def _internal(name: str, type_: type[Integer] | type[Float[Any]] | String, **kwa
     return Column(name, type_, info={"internal": True}, **kwargs)
 
 
-LIFECYCLE_COLUMNS = (
-    "status",
-    "failure_reason",
-    "created_at",
-    "modified_at",
-    "pending_status",
-    "pending_reason",
-    "due_at",
-)
-
-
 def _lifecycle() -> list[Column[Any]]:
-    """Status columns plus the one pending transition a resource may have (target, reason, due time): the columns of
-    LIFECYCLE_COLUMNS."""
+    """Status columns plus the one pending transition a resource may have (target, reason, due time)."""
     return [
         Column("status", String(16), nullable=False),
         Column("failure_reason", String(1024)),
