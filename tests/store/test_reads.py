@@ -2,6 +2,7 @@
 versions found in one statement. Neither may change what a read sees."""
 
 import asyncio
+import contextvars
 import gc
 import sqlite3
 import threading
@@ -9,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from botocore.exceptions import ClientError
-from greenlet import greenlet
+from greenlet import getcurrent, greenlet
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.util import await_only
@@ -245,3 +246,76 @@ def test_a_read_in_another_greenlet_reads_as_a_thread_does(pg_url):
         assert greenlet(read).switch() == (False, 1)
     finally:
         store.dispose()
+
+
+def loop_reads(size=2):
+    """LoopReads whose greenlets these tests drive without a database (no connection opens until a read asks)."""
+    return LoopReads(make_url("postgresql+psycopg://postgres@127.0.0.1:1/none"), size)
+
+
+def test_the_loops_reads_run_one_after_another_in_kept_greenlets():
+    """A read's greenlet is kept for the next (a new one costs Python a new frame stack per read), as many as reads
+    can run at once; what each read returns, raises or awaits is its own."""
+    reads = loop_reads(size=2)
+    request = contextvars.ContextVar("request")
+
+    def read(name, pause=None):
+        if pause is not None:
+            await_only(pause.wait())
+        assert reads.here()
+        return name, request.get(), getcurrent()
+
+    def failing():
+        await_only(asyncio.sleep(0))
+        raise LookupError("no such row")
+
+    async def task(name, pause=None):
+        request.set(name)  # each task's own context, as each request's
+        return await reads.run(read, name, pause)
+
+    async def scenario():
+        first = await task("first")
+        second = await task("second")
+        with pytest.raises(LookupError, match="no such row"):
+            await reads.run(failing)
+        after = await task("after")
+        pauses = [asyncio.Event() for _ in range(3)]
+        together = [asyncio.create_task(task(f"together-{n}", pause)) for n, pause in enumerate(pauses)]
+        await asyncio.sleep(0.05)
+        for pause in pauses:
+            pause.set()
+        return first, second, after, await asyncio.gather(*together), await task("last")
+
+    first, second, after, together, last = asyncio.run(scenario())
+    assert (first[:2], second[:2], after[:2]) == (("first", "first"), ("second", "second"), ("after", "after"))
+    assert first[2] is second[2] is after[2]  # one greenlet, kept through a read that raised
+    assert [result[:2] for result in together] == [(f"together-{n}",) * 2 for n in range(3)]
+    assert len({result[2] for result in together}) == 3  # reads at once each have their own
+    assert last[2] in {result[2] for result in together}
+    assert len(reads._kept) == 2  # at most `size` kept
+    assert not reads.here()
+
+
+def test_a_read_cancelled_while_it_waits_ends_and_its_greenlet_serves_the_next():
+    reads = loop_reads()
+    seen = []
+
+    def read():
+        try:
+            await_only(asyncio.sleep(10))
+        except asyncio.CancelledError:
+            seen.append("cancelled inside the read")
+            raise
+        return getcurrent()
+
+    async def scenario():
+        waiting = asyncio.create_task(reads.run(read))
+        await asyncio.sleep(0.05)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        return await reads.run(getcurrent)
+
+    kept = asyncio.run(scenario())
+    assert seen == ["cancelled inside the read"]
+    assert reads._kept == [kept]
