@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import weakref
 from collections import deque
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -58,18 +59,24 @@ class LoopReads:
                 step = reader.throw(*sys.exc_info())
             else:
                 step = reader.switch(value)
+        # the greenlet holds on to its last _Outcome until its next read: it keeps nothing of this one
+        result, failed, step.value = step.value, step.failed, None
         if len(self._kept) < self._keep:
+            reader.gr_context = None
             self._kept.append(reader)
-        if step.failed:
-            raise step.value
-        result: T = step.value
-        return result
+        if failed:
+            try:
+                raise result
+            finally:
+                del result  # its traceback holds this frame
+        returned: T = result
+        return returned
 
     def here(self) -> bool:
         """Whether the caller runs inside run() (its greenlet on the loop), rather than on a thread of its own (or in
         a greenlet of someone else's, such as gevent's)."""
         current = getcurrent()
-        return isinstance(current, _Reader) and current.reads is self
+        return isinstance(current, _Reader) and current.reads() is self
 
     def connection(self) -> Connection:
         """A connection for one read (given back by release()): an idle one, a new one while there is room, else the
@@ -124,6 +131,7 @@ class LoopReads:
         self._room += len(idle)
         for conn in idle:
             await self.run(conn.close)
+        self._kept.clear()
 
 
 class _Outcome:
@@ -136,21 +144,26 @@ class _Outcome:
 
 
 class _Reader(greenlet):  # type: ignore[misc]
-    """A greenlet that runs LoopReads' reads one after another, suspended between them; SQLAlchemy's await_only
-    suspends it during a read, handing what it awaits to run() on the loop."""
+    """A greenlet that runs LoopReads' reads one after another (_serve), suspended between them; SQLAlchemy's
+    await_only suspends it during a read, handing what it awaits to run() on the loop. Nothing it runs refers to it,
+    and it refers to its LoopReads weakly: the collector cannot break a cycle through a suspended greenlet, so one
+    that is not kept is freed as soon as it is dropped."""
 
     __sqlalchemy_greenlet_provider__ = True  # what await_only looks for
 
     def __init__(self, reads: LoopReads, driver: greenlet):
-        super().__init__(self._serve, driver)
-        self.reads = reads
+        super().__init__(_serve, driver)
+        self.reads = weakref.ref(reads)
 
-    def _serve(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
-        while True:
-            try:
-                outcome = _Outcome(fn(*args), False)
-            except GreenletExit:  # this greenlet is being collected
-                raise
-            except BaseException as exc:  # raised by run(), in its caller; this greenlet takes the next read
-                outcome = _Outcome(exc, True)
-            fn, args = self.parent.switch(outcome)
+
+def _serve(fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    """A _Reader's life: each read's _Outcome handed to run(), then the next read awaited."""
+    while True:
+        try:
+            outcome = _Outcome(fn(*args), False)
+        except GreenletExit:  # the greenlet is being freed
+            raise
+        except BaseException as exc:  # raised by run(), in its caller; the greenlet takes the next read
+            outcome = _Outcome(exc, True)
+        del fn, args  # nothing of the read kept while the greenlet waits
+        fn, args = getcurrent().parent.switch(outcome)

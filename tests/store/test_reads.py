@@ -6,6 +6,7 @@ import contextvars
 import gc
 import sqlite3
 import threading
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -301,12 +302,15 @@ def test_a_read_cancelled_while_it_waits_ends_and_its_greenlet_serves_the_next()
     seen = []
 
     def read():
+        seen.append(getcurrent())
         try:
             await_only(asyncio.sleep(10))
         except asyncio.CancelledError:
             seen.append("cancelled inside the read")
             raise
-        return getcurrent()
+
+    def interrupted():
+        raise KeyboardInterrupt  # any BaseException reaches the caller as it was raised
 
     async def scenario():
         waiting = asyncio.create_task(reads.run(read))
@@ -314,8 +318,53 @@ def test_a_read_cancelled_while_it_waits_ends_and_its_greenlet_serves_the_next()
         waiting.cancel()
         with pytest.raises(asyncio.CancelledError):
             await waiting
+        with pytest.raises(KeyboardInterrupt) as raised:
+            await reads.run(interrupted)
+        assert raised.traceback[-1].name == "interrupted"
         return await reads.run(getcurrent)
 
-    kept = asyncio.run(scenario())
-    assert seen == ["cancelled inside the read"]
-    assert reads._kept == [kept]
+    next_one = asyncio.run(scenario())
+    assert seen == [next_one, "cancelled inside the read"]
+    assert reads._kept == [next_one]
+
+
+def test_the_loops_reads_leave_nothing_behind():
+    """Greenlets that are not kept, what a read returned or raised, and LoopReads once closed, are all freed: the
+    collector cannot break a cycle through a suspended greenlet, so there must be none (checked with it off)."""
+    reads = loop_reads(size=1)
+    made = []
+
+    class Thing:
+        """Something of a read's own."""
+
+    def read(pause, fail):
+        made.extend((weakref.ref(getcurrent()), weakref.ref(thing := Thing())))
+        await_only(pause.wait())
+        if fail:
+            raise LookupError(thing)
+        return thing
+
+    async def scenario():
+        pauses = [asyncio.Event() for _ in range(3)]
+        together = [
+            asyncio.gather(reads.run(read, pause, n == 1), return_exceptions=True) for n, pause in enumerate(pauses)
+        ]
+        await asyncio.sleep(0.05)
+        for pause in pauses:
+            pause.set()
+        await asyncio.gather(*together)
+
+    gc.disable()
+    try:
+        asyncio.run(scenario())
+        greenlets, things = made[0::2], made[1::2]
+        assert len(greenlets) == 3 and [g() for g in greenlets].count(None) == 2  # one kept
+        assert [thing() for thing in things] == [None] * 3
+    finally:
+        gc.enable()
+    kept = weakref.ref(reads)
+    asyncio.run(reads.close())
+    reads = None
+    gc.collect()
+    assert kept() is None
+    assert all(g() is None for g in greenlets)
