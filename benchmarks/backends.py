@@ -11,11 +11,11 @@ from pathlib import Path
 from . import postgres, seed, servers
 from .load import LoadResult, measure, send_once
 from .profiles import Profile
-from .throughput import LISTED, LISTS, create_request, describe_request, list_requests, prepare_smimages
+from .throughput import LISTED, READS, create_request, prepare_smimages, read_requests
 
 CONNECTIONS = 8
 OPERATIONS = ("DescribeImageVersion", "CreateImageVersion")  # judged PostgreSQL against SQLite
-MEASURED = ("DescribeImageVersion", *LISTS, "CreateImageVersion")  # in each round's order
+MEASURED = (*READS, "CreateImageVersion")  # in each round's order
 
 
 @dataclass(frozen=True)
@@ -53,9 +53,7 @@ def run(profile: Profile, work: Path, pg_admin_url: str) -> list[BackendRound]:
             stack.enter_context(servers.smimages(url, work, name))
             for url, name in ((sqlite_url, "rounds-sqlite"), (pg_url, "rounds-postgresql"))
         ]
-        reads = [
-            {"DescribeImageVersion": describe_request(server.port), **list_requests(server.port)} for server in both
-        ]
+        reads = [read_requests(server.port) for server in both]
         for server, requests in zip(both, reads, strict=True):
             send_once(server.port, requests["DescribeImageVersion"])
         rounds = []
