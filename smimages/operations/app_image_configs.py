@@ -11,7 +11,7 @@ from ..context import RequestContext
 from ..domain import paging
 from ..domain.arns import app_image_config_arn
 from ..errors import ResourceInUse, ResourceNotFound, ValidationException
-from ..protocol.wire import Shaped, milliseconds
+from ..protocol.wire import Shaped
 from ..store import APP_IMAGE_CONFIG_MEMBERS, CatalogTx, Conflict
 from . import operation
 from .service import Service
@@ -134,8 +134,8 @@ def list_app_image_configs(service: Service, ctx: RequestContext, request: Row) 
         fields: Row = {
             "AppImageConfigArn": prefix + name,
             "AppImageConfigName": name,
-            "CreationTime": milliseconds(created),
-            "LastModifiedTime": milliseconds(changed),
+            "CreationTime": created,
+            "LastModifiedTime": changed,
         }
         if kernel is not None:
             fields["KernelGatewayImageConfig"] = orjson.Fragment(kernel)

@@ -7,7 +7,7 @@ from ..domain import paging
 from ..domain.arns import image_arn
 from ..domain.lifecycle import IMAGE_ALLOWED
 from ..errors import ResourceInUse, ValidationException
-from ..protocol.wire import Shaped, milliseconds
+from ..protocol.wire import Shaped
 from ..store import CatalogTx, Conflict
 from . import operation
 from .resources import require_image, require_quota, require_state
@@ -122,7 +122,7 @@ def list_images(service: Service, ctx: RequestContext, request: dict[str, Any]) 
     summaries = Shaped()
     # each row: the store's LISTED_IMAGE_COLUMNS, then the sort key; each summary in its wire form (wire.Shaped)
     for _, name, description, display_name, status, reason, created, changed, _ in page:
-        summary: dict[str, Any] = {"CreationTime": milliseconds(created)}
+        summary: dict[str, Any] = {"CreationTime": created}
         if description is not None:
             summary["Description"] = description
         if display_name is not None:
@@ -132,6 +132,6 @@ def list_images(service: Service, ctx: RequestContext, request: dict[str, Any]) 
         summary["ImageArn"] = prefix + name
         summary["ImageName"] = name
         summary["ImageStatus"] = status
-        summary["LastModifiedTime"] = milliseconds(changed)
+        summary["LastModifiedTime"] = changed
         summaries.append(summary)
     return {"Images": summaries, "NextToken": token}

@@ -7,7 +7,7 @@ from ..domain import paging
 from ..domain.arns import image_arn, image_version_arn, image_versions_arn
 from ..domain.lifecycle import IMAGE_ALLOWED, VERSION_ALLOWED, awaiting_check, touched
 from ..errors import ValidationException
-from ..protocol.wire import Shaped, milliseconds
+from ..protocol.wire import Shaped
 from ..store import VERSION_MEMBERS, CatalogTx
 from . import operation
 from .resources import find_version, image_not_found, require_image, require_quota, require_state
@@ -153,13 +153,13 @@ def list_image_versions(service: Service, ctx: RequestContext, request: dict[str
     summaries = Shaped()
     # each row: the store's LISTED_VERSION_COLUMNS, then the sort key; each summary in its wire form (wire.Shaped)
     for version, status, reason, created, changed, _ in page:
-        summary: dict[str, Any] = {"CreationTime": milliseconds(created)}
+        summary: dict[str, Any] = {"CreationTime": created}
         if reason is not None:
             summary["FailureReason"] = reason
         summary["ImageArn"] = shown_arn
         summary["ImageVersionArn"] = f"{prefix}{version}"
         summary["ImageVersionStatus"] = status
-        summary["LastModifiedTime"] = milliseconds(changed)
+        summary["LastModifiedTime"] = changed
         summary["Version"] = version
         summaries.append(summary)
     return {"ImageVersions": summaries, "NextToken": token}

@@ -10,7 +10,7 @@ from sqlalchemy import Select, Text, bindparam, cast, delete, func, insert, sele
 from ..domain.paging import Listing
 from .interface import ListedRows
 from .schema import APP_IMAGE_CONFIG_MEMBERS, app_image_configs
-from .sql import Row, SqlTx, keyset_page, list_params, time_filters
+from .sql import Row, SqlTx, keyset_page, list_params, time_filters, to_millisecond
 
 c = app_image_configs.c
 # What a config in a list shows: all of it but its account, region and name key, its blocks as their stored JSON
@@ -18,6 +18,7 @@ c = app_image_configs.c
 LISTED_COLUMNS = ("id", "name", "created_at", "modified_at", *APP_IMAGE_CONFIG_MEMBERS.values())
 LIST_FILTERS = ("CreationTimeAfter", "CreationTimeBefore", "ModifiedTimeAfter", "ModifiedTimeBefore")
 _BLOCKS = frozenset(APP_IMAGE_CONFIG_MEMBERS.values())
+_TIMES = frozenset(("created_at", "modified_at"))
 _SORT_COLUMNS = {"CreationTime": c.created_at, "LastModifiedTime": c.modified_at, "Name": c.name}
 _NAMED = select(app_image_configs).where(
     c.account == bindparam("account"), c.region == bindparam("region"), c.name == bindparam("name")
@@ -30,12 +31,19 @@ def _block_text(column: Any) -> Any:
     return func.nullif(cast(column, Text), "null").label(column.name)
 
 
+def _shown(column: Any) -> Any:
+    """A listed column as a page shows it: a block as its stored text, a time to the millisecond."""
+    if column.name in _BLOCKS:
+        return _block_text(column)
+    return to_millisecond(column).label(column.name) if column.name in _TIMES else column
+
+
 @functools.cache
 def _list_statement(
     sort_by: str, descending: bool, resume: bool, names: tuple[str, ...], contains: bool
 ) -> Select[Any]:
     sort_col = _SORT_COLUMNS[sort_by]
-    shown = (_block_text(c[name]) if name in _BLOCKS else c[name] for name in LISTED_COLUMNS)
+    shown = (_shown(c[name]) for name in LISTED_COLUMNS)
     query = select(*shown, sort_col.label("sort_key")).where(
         c.account == bindparam("account"),
         c.region == bindparam("region"),

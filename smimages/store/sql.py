@@ -5,7 +5,20 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import BindParameter, ColumnElement, Connection, Float, FromClause, Table, and_, bindparam, case, or_
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Connection,
+    Float,
+    FromClause,
+    Table,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal,
+    or_,
+)
 from sqlalchemy.sql import Executable, Select
 
 from ..domain.lifecycle import GONE
@@ -65,14 +78,21 @@ SHOWN_LIFECYCLE = ("status", "failure_reason", "created_at", "modified_at")
 
 def shown_lifecycle(table: Table) -> tuple[ColumnElement[Any], ...]:
     """SHOWN_LIFECYCLE of a visible row as the clock at :now shows them (domain.lifecycle.effective in SQL, for list
-    pages: a due transition applied), labelled as their columns."""
+    pages: a due transition applied; its times to the millisecond), labelled as their columns."""
     due = table.c.due_at <= NOW
     return (
         case((due, table.c.pending_status), else_=table.c.status).label("status"),
         case((due, table.c.pending_reason), else_=table.c.failure_reason).label("failure_reason"),
-        table.c.created_at,
-        modified(table).label("modified_at"),
+        to_millisecond(table.c.created_at).label("created_at"),
+        to_millisecond(modified(table)).label("modified_at"),
     )
+
+
+def to_millisecond(seconds: ColumnElement[Any]) -> ColumnElement[float]:
+    """Epoch seconds rounded to the millisecond by the database, as protocol.wire.milliseconds rounds them (through
+    the whole number of milliseconds; the two could differ only on a tie, half a millisecond, and the catalog keeps
+    every time to the millisecond: Service.now, imports): a list page's times, each a call in Python otherwise."""
+    return func.round(seconds * 1000, type_=Float) / literal(1000.0, Float)
 
 
 def listed(table: Table, columns: tuple[str, ...]) -> list[ColumnElement[Any]]:

@@ -88,3 +88,43 @@ def test_listed_app_image_configs_are_in_their_wire_form(service, sm):
         for item in result["AppImageConfigs"]
     ]
     assert serialize(shape, result) == serialize(shape, {**result, "AppImageConfigs": decoded})
+
+
+@pytest.mark.parametrize("settings", [Settings(transition_delay=10.1)])  # due times that sums make inexact
+def test_a_list_page_shows_the_times_describe_shows(service, sm):
+    """List pages take their times rounded by the database, Describe rounds them in Python: the same times, for
+    versions, images and configs, a transition due (its time the creation's plus the delay) or not, and for times
+    an import brings (a half millisecond included)."""
+    sm.create_image(ImageName="img", RoleArn=ROLE)
+    service.clock.advance(10.1234567)
+    sm.create_image_version(ImageName="img", BaseImage=BASE)
+    sm.create_app_image_config(AppImageConfigName="config")
+    service.clock.advance(10.1004999)  # the version's creation is due: shown at its due time
+    sm.create_image_version(ImageName="img", BaseImage=BASE)  # still pending
+    sm.update_app_image_config(AppImageConfigName="config")
+    document = service.dump()
+    document["images"].append({"name": "imported", "role_arn": ROLE, "created_at": 1_700_000_000.0005})
+    document["app_image_configs"].append({"name": "imported", "created_at": 1_600_000_000.1234567})
+    service.load(document)
+
+    def wire(operation: str, **request) -> dict:  # what the wire carries: the times as JSON numbers, not datetimes
+        ctx = RequestContext(ACCOUNT, REGION, service.service.now())
+        result = dispatch(service.service, ctx, operation, request)
+        return orjson.loads(serialize(operation_model(operation).output_shape, result))
+
+    def times(item: dict) -> tuple:
+        return item["CreationTime"], item["LastModifiedTime"]
+
+    versions = wire("ListImageVersions", ImageName="img")["ImageVersions"]
+    assert len(versions) == 2
+    for item in versions:
+        assert times(item) == times(wire("DescribeImageVersion", ImageName="img", Version=item["Version"]))
+    images = wire("ListImages")["Images"]
+    assert len(images) == 2
+    for item in images:
+        assert times(item) == times(wire("DescribeImage", ImageName=item["ImageName"]))
+    configs = wire("ListAppImageConfigs")["AppImageConfigs"]
+    assert len(configs) == 2
+    for item in configs:
+        assert times(item) == times(wire("DescribeAppImageConfig", AppImageConfigName=item["AppImageConfigName"]))
+    assert wire("DescribeImage", ImageName="imported")["CreationTime"] in (1_700_000_000.0, 1_700_000_000.001)
