@@ -173,8 +173,8 @@ def _version_defaults(entry: dict[str, Any], now: float) -> dict[str, Any]:
 def _columns(
     entry: dict[str, Any], where: str, table: str, required: tuple[str, ...], defaults: dict[str, Any]
 ) -> dict[str, Any]:
-    """The entry's columns with the defaults filled in (times to the millisecond), each value checked against its
-    column and the account, region and name key against what the API would store."""
+    """The entry's columns with the defaults filled in, each value checked against its column and the account,
+    region and name key against what the API would store."""
     unknown = set(entry) - set(COLUMN_KINDS[table]) - {"id", "image_id"}
     if unknown:
         raise SnapshotError(f"{where} has unknown fields: {', '.join(sorted(unknown))}")
@@ -182,12 +182,8 @@ def _columns(
     if missing:
         raise SnapshotError(f"{where} lacks {', '.join(missing)}")
     values = {**defaults, **entry}
-    kinds = COLUMN_KINDS[table]
     for name, value in values.items():
-        _check_value(value, kinds[name], f"{where}.{name}")
-    # times to the millisecond, as the service keeps them (Service.now): a list page (which the database rounds) and
-    # Describe (which Python rounds) then show the same time
-    values = {name: round(v, 3) if v is not None and kinds[name][0] == "number" else v for name, v in values.items()}
+        _check_value(value, COLUMN_KINDS[table][name], f"{where}.{name}")
     if "account" in values and not ACCOUNT_ID.fullmatch(values["account"]):
         raise SnapshotError(f"{where}.account must be 12 ASCII digits, not {values['account']!r}")
     if "region" in values and not REGION_NAME.fullmatch(values["region"]):

@@ -200,10 +200,11 @@ def _structure_shaper(shape: StructureShape) -> _Shaped:
 
 
 def milliseconds(seconds: float) -> float:
-    """Epoch seconds as the wire carries them: rounded to the millisecond, through the whole number of them (several
-    times cheaper than round(seconds, 3), and the same for every time the catalog keeps, which are whole
-    milliseconds already: Service.now)."""
-    return round(seconds * 1000) / 1000
+    """Epoch seconds as the wire carries them: rounded to the millisecond, through the whole number of them, half a
+    millisecond up (several times cheaper than round(seconds, 3), and the same for a time in whole milliseconds, as
+    Service.now's are). store.sql.to_millisecond rounds list pages' times in the database with the same operations,
+    so the two agree on every time (due times, imports' times) to the bit."""
+    return math.floor(seconds * 1000 + 0.5) / 1000
 
 
 def error_body(error: ServiceError) -> bytes:

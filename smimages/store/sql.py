@@ -15,11 +15,12 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
-    func,
-    literal,
     or_,
 )
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import Executable, Select
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from ..domain.lifecycle import GONE
 from ..domain.paging import Listing
@@ -88,11 +89,25 @@ def shown_lifecycle(table: Table) -> tuple[ColumnElement[Any], ...]:
     )
 
 
-def to_millisecond(seconds: ColumnElement[Any]) -> ColumnElement[float]:
-    """Epoch seconds rounded to the millisecond by the database, as protocol.wire.milliseconds rounds them (through
-    the whole number of milliseconds; the two could differ only on a tie, half a millisecond, and the catalog keeps
-    every time to the millisecond: Service.now, imports): a list page's times, each a call in Python otherwise."""
-    return func.round(seconds * 1000, type_=Float) / literal(1000.0, Float)
+class to_millisecond(FunctionElement[float]):
+    """Epoch seconds (never negative) rounded to the millisecond by the database, with the operations of
+    protocol.wire.milliseconds, so that the two agree to the bit: floor(t * 1000 + 0.5) / 1000 in double precision.
+    A list page's times, each a call in Python otherwise."""
+
+    type = Float()
+    name = "to_millisecond"
+    inherit_cache = True
+
+
+@compiles(to_millisecond)
+def _to_millisecond(element: to_millisecond, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"floor(({compiler.process(element.clauses, **kw)}) * 1000 + 0.5) / 1000"
+
+
+@compiles(to_millisecond, "sqlite")
+def _to_millisecond_sqlite(element: to_millisecond, compiler: SQLCompiler, **kw: Any) -> str:
+    # floor() only where SQLite has its math functions; a cast to INTEGER truncates, which for t >= 0 is floor
+    return f"CAST(({compiler.process(element.clauses, **kw)}) * 1000 + 0.5 AS INTEGER) / 1000.0"
 
 
 def listed(table: Table, columns: tuple[str, ...]) -> list[ColumnElement[Any]]:

@@ -3,12 +3,18 @@ shaping of the same items does, whatever state the items are in."""
 
 import orjson
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as settings_
+from hypothesis import strategies as st
+from sqlalchemy import Float, literal, select
 
+from smimages.clock import LATEST
 from smimages.context import RequestContext
 from smimages.operations import dispatch
 from smimages.operations.service import Settings
-from smimages.protocol.wire import Shaped, serialize
+from smimages.protocol.wire import Shaped, milliseconds, serialize
 from smimages.spec import operation_model
+from smimages.store.sql import to_millisecond
 from support import ACCOUNT, BASE, REGION, ROLE
 
 
@@ -90,16 +96,21 @@ def test_listed_app_image_configs_are_in_their_wire_form(service, sm):
     assert serialize(shape, result) == serialize(shape, {**result, "AppImageConfigs": decoded})
 
 
-@pytest.mark.parametrize("settings", [Settings(transition_delay=10.1)])  # due times that sums make inexact
-def test_a_list_page_shows_the_times_describe_shows(service, sm):
+@pytest.mark.parametrize(
+    "settings",
+    [Settings(transition_delay=10.1), Settings(transition_delay=0.0005)],  # due times inexact; on half milliseconds
+    ids=["inexact", "half"],
+)
+def test_a_list_page_shows_the_times_describe_shows(service, sm, settings):
     """List pages take their times rounded by the database, Describe rounds them in Python: the same times, for
-    versions, images and configs, a transition due (its time the creation's plus the delay) or not, and for times
-    an import brings (a half millisecond included)."""
+    versions, images and configs, a transition due (its time the creation's plus the delay) or not, and for times an
+    import brings as they are."""
+    delay = settings.transition_delay
     sm.create_image(ImageName="img", RoleArn=ROLE)
-    service.clock.advance(10.1234567)
+    service.clock.advance(delay + 0.1234567)
     sm.create_image_version(ImageName="img", BaseImage=BASE)
     sm.create_app_image_config(AppImageConfigName="config")
-    service.clock.advance(10.1004999)  # the version's creation is due: shown at its due time
+    service.clock.advance(delay + 0.0004999)  # the version's creation is due: shown at its due time
     sm.create_image_version(ImageName="img", BaseImage=BASE)  # still pending
     sm.update_app_image_config(AppImageConfigName="config")
     document = service.dump()
@@ -127,4 +138,14 @@ def test_a_list_page_shows_the_times_describe_shows(service, sm):
     assert len(configs) == 2
     for item in configs:
         assert times(item) == times(wire("DescribeAppImageConfig", AppImageConfigName=item["AppImageConfigName"]))
-    assert wire("DescribeImage", ImageName="imported")["CreationTime"] in (1_700_000_000.0, 1_700_000_000.001)
+
+
+@settings_(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.floats(min_value=0, max_value=LATEST)
+    | st.integers(min_value=0, max_value=int(LATEST * 1000)).map(lambda ms: (ms + 0.5) / 1000)  # half milliseconds
+)
+def test_the_database_rounds_a_time_as_the_wire_does(service, seconds):
+    with service.service.store.engine.connect() as conn:
+        rounded = conn.execute(select(to_millisecond(literal(seconds, Float)))).scalar_one()
+    assert rounded == milliseconds(seconds)

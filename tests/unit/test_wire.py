@@ -77,10 +77,15 @@ def test_milliseconds_keeps_a_time_in_whole_milliseconds_as_round_does(ms):
     assert milliseconds(seconds) == round(seconds, 3) == seconds
 
 
-@given(st.floats(min_value=0, max_value=4_102_444_800))
+@given(
+    st.floats(min_value=0, max_value=4_102_444_800)
+    | st.integers(min_value=0, max_value=4_102_444_800_000).map(lambda ms: (ms + 0.5) / 1000)  # half milliseconds
+)
 def test_milliseconds_rounds_any_time_to_the_nearest_millisecond(seconds):
     assert abs(milliseconds(seconds) - seconds) <= 0.0005 + 1e-6
-    assert milliseconds(seconds) == round(round(seconds * 1000) / 1000, 3)  # a whole number of milliseconds
+    assert milliseconds(seconds) == round(milliseconds(seconds), 3)  # a whole number of milliseconds
+    if (seconds * 1000) % 1 == 0.5:  # half a millisecond, exactly: up, as the database rounds it
+        assert milliseconds(seconds) > seconds
 
 
 def test_request_ids_are_distinct_version_4_uuids():
