@@ -5,18 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import (
-    BindParameter,
-    ColumnElement,
-    Connection,
-    Float,
-    FromClause,
-    Table,
-    and_,
-    bindparam,
-    case,
-    or_,
-)
+from sqlalchemy import BindParameter, ColumnElement, Connection, Float, FromClause, Table, and_, bindparam, case, or_
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import Executable, Select
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -95,7 +84,6 @@ class to_millisecond(FunctionElement[float]):
     A list page's times, each a call in Python otherwise."""
 
     type = Float()
-    name = "to_millisecond"
     inherit_cache = True
 
 

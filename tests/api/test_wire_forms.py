@@ -1,5 +1,5 @@
 """Lists whose items operations build in their wire form (protocol.wire.Shaped) serialize exactly as the plain
-shaping of the same items does, whatever state the items are in."""
+shaping of the same items does, whatever state the items are in, and show the times Describe shows."""
 
 import orjson
 import pytest
